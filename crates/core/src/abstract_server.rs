@@ -1,0 +1,62 @@
+//! [`AbstractHttpServer`]: the trait a custom server implements (Qt's
+//! `QAbstractHttpServer`).
+
+use std::future::Future;
+
+use http::StatusCode;
+
+use crate::{Request, Responder};
+
+/// Whether [`AbstractHttpServer::handle_request`] answered the request.
+#[derive(Debug)]
+pub enum Handled {
+    /// The request was answered (or will be, through the moved responder).
+    Yes,
+    /// Not handled: the responder is given back and
+    /// [`AbstractHttpServer::missing_handler`] runs with it.
+    No(Responder),
+}
+
+/// A server that answers requests, implemented by hand or by
+/// `postern_router::HttpServer`.
+///
+/// Serve one with [`HttpService`](crate::HttpService) on a
+/// [`Server`](crate::Server):
+///
+/// ```
+/// use http::StatusCode;
+/// use postern_core::{AbstractHttpServer, Handled, Request, Responder};
+///
+/// struct Hello;
+///
+/// impl AbstractHttpServer for Hello {
+///     async fn handle_request(&self, request: &Request, responder: Responder) -> Handled {
+///         if request.path() != "/hello" {
+///             return Handled::No(responder);
+///         }
+///         responder.write_with_mime("hi", "text/plain", StatusCode::OK);
+///         Handled::Yes
+///     }
+/// }
+/// ```
+pub trait AbstractHttpServer: Send + Sync + 'static {
+    /// Answer `request` through `responder`, or give the responder back with
+    /// [`Handled::No`]. The responder may be moved into a spawned task.
+    fn handle_request(
+        &self,
+        request: &Request,
+        responder: Responder,
+    ) -> impl Future<Output = Handled> + Send;
+
+    /// Answer a request nobody handled. Default: 404 with an empty body
+    /// (`content-type: application/x-empty`, `content-length: 0`).
+    fn missing_handler(
+        &self,
+        request: &Request,
+        responder: Responder,
+    ) -> impl Future<Output = ()> + Send {
+        tracing::debug!(target: "postern::server", path = request.path(), "missing handler");
+        responder.write_status(StatusCode::NOT_FOUND);
+        std::future::ready(())
+    }
+}

@@ -1,0 +1,192 @@
+//! [`Configuration`]: every setting of Qt's `QHttpServerConfiguration`, plus
+//! HTTP/2 settings and timeouts.
+//!
+//! ```
+//! use std::time::Duration;
+//! use postern_core::Configuration;
+//!
+//! let config = Configuration::default()
+//!     .with_keep_alive_timeout(Duration::from_secs(30))
+//!     .with_rate_limit_per_second(50);
+//! assert_eq!(config.limits.rate.per_second, 50);
+//! assert_eq!(config.limits.sizes.max_url, Some(65_536));
+//! assert_eq!(config.http2.max_concurrent_streams, 100);
+//! ```
+
+use std::time::Duration;
+
+use ipnet::IpNet;
+pub use postern_limits::config::{
+    ClientIpConfig, ConnectionLimits, IpFilter, Limits, RateLimit, SizeLimits,
+};
+
+/// HTTP/2 settings (Qt's `QHttp2Configuration`, plus hyper's abuse guards).
+///
+/// Defaults: stream window 256 KiB, connection window 1 MiB, max frame 16 KiB,
+/// 100 concurrent streams, 16 KiB header list, 20 pending reset streams,
+/// 1,024 local error resets, 256 KiB send buffer per stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Http2Settings {
+    /// Initial stream receive window in bytes. Default 262,144.
+    pub initial_stream_window_size: u32,
+    /// Initial connection receive window in bytes. Default 1,048,576.
+    pub initial_connection_window_size: u32,
+    /// Largest frame payload accepted, 16,384..=16,777,215. Default 16,384.
+    pub max_frame_size: u32,
+    /// Streams a client may open at once. Default 100 (Qt's).
+    pub max_concurrent_streams: u32,
+    /// Largest decoded header list. Default 16,384; raised to the configured
+    /// total header limit when that is larger.
+    pub max_header_list_size: u32,
+    /// Streams reset by the client before we accept them (Rapid Reset guard).
+    /// Default 20.
+    pub max_pending_accept_reset_streams: usize,
+    /// Streams we may reset for protocol errors before sending GOAWAY.
+    /// Default 1,024.
+    pub max_local_error_reset_streams: usize,
+    /// Bytes buffered for sending per stream. Default 262,144.
+    pub max_send_buf_size: usize,
+}
+
+impl Default for Http2Settings {
+    fn default() -> Self {
+        Http2Settings {
+            initial_stream_window_size: 256 * 1024,
+            initial_connection_window_size: 1024 * 1024,
+            max_frame_size: 16 * 1024,
+            max_concurrent_streams: 100,
+            max_header_list_size: 16 * 1024,
+            max_pending_accept_reset_streams: 20,
+            max_local_error_reset_streams: 1024,
+            max_send_buf_size: 256 * 1024,
+        }
+    }
+}
+
+/// The server's timeouts. Each bounds how long a client can hold a
+/// connection doing nothing useful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// A connection with no request in flight is closed after this long
+    /// (HTTP/1: closed; HTTP/2: GOAWAY). Qt's `keepAliveTimeout`. Default 15 s.
+    pub keep_alive: Duration,
+    /// After accept (and TLS), the first bytes must arrive within this long:
+    /// enough to tell HTTP/1 from the HTTP/2 preface. Default 10 s.
+    pub first_byte: Duration,
+    /// Once a request's first byte has arrived, its whole head must arrive
+    /// within this long (slowloris). Default 10 s.
+    pub request_head: Duration,
+    /// The TLS handshake must finish within this long. Default 10 s.
+    pub tls_handshake: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            keep_alive: Duration::from_secs(15),
+            first_byte: Duration::from_secs(10),
+            request_head: Duration::from_secs(10),
+            tls_handshake: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Everything a running server can be told: Qt's `QHttpServerConfiguration`
+/// fields (the limits, as postern-limits' own types), HTTP/2 settings and
+/// timeouts. Equality compares every field, as Qt's does.
+///
+/// `Default` is Qt's defaults: rate limit off, keep-alive 15 s, connection
+/// caps off, allow/deny lists empty, URL 64 KiB, headers 64 KiB in all, one
+/// field 48 KiB, 128 fields, body 32 MiB.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Configuration {
+    /// Rate, connection, IP and size limits.
+    pub limits: Limits,
+    /// HTTP/2 settings, used for new HTTP/2 connections.
+    pub http2: Http2Settings,
+    /// Timeouts.
+    pub timeouts: Timeouts,
+}
+
+impl Configuration {
+    /// Qt's defaults with [`Limits::strict`]: for servers facing the internet.
+    pub fn strict() -> Self {
+        Configuration {
+            limits: Limits::strict(),
+            ..Configuration::default()
+        }
+    }
+
+    /// Every limit off (timeouts and HTTP/2 guards stay on).
+    pub fn disabled() -> Self {
+        Configuration {
+            limits: Limits::disabled(),
+            ..Configuration::default()
+        }
+    }
+
+    /// Replace the limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Qt's `setRateLimitPerSecond` (0 = off).
+    pub fn with_rate_limit_per_second(mut self, per_second: u32) -> Self {
+        self.limits.rate.per_second = per_second;
+        self
+    }
+
+    /// Qt's `setKeepAliveTimeout`.
+    pub fn with_keep_alive_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.keep_alive = timeout;
+        self
+    }
+
+    /// Qt's `setWhitelist`.
+    pub fn with_allow_list(mut self, subnets: impl IntoIterator<Item = IpNet>) -> Self {
+        self.limits.ip_filter.allow = subnets.into_iter().collect();
+        self
+    }
+
+    /// Qt's `setBlacklist`.
+    pub fn with_deny_list(mut self, subnets: impl IntoIterator<Item = IpNet>) -> Self {
+        self.limits.ip_filter.deny = subnets.into_iter().collect();
+        self
+    }
+
+    /// Qt's `setMaximumConnections` (0 = off).
+    pub fn with_max_connections(mut self, max: u32) -> Self {
+        self.limits.connections.max_connections = max;
+        self
+    }
+
+    /// Qt's `setMaximumConnectionsPerHost` (0 = off).
+    pub fn with_max_connections_per_host(mut self, max: u32) -> Self {
+        self.limits.connections.max_per_host = max;
+        self
+    }
+
+    /// Replace the size limits (Qt's `setMaximumUrlSize`,
+    /// `setMaximumTotalHeaderSize`, `setMaximumHeaderFieldSize`,
+    /// `setMaximumHeaderFieldCount`, `setMaximumBodySize`).
+    pub fn with_sizes(mut self, sizes: SizeLimits) -> Self {
+        self.limits.sizes = sizes;
+        self
+    }
+
+    /// Replace the HTTP/2 settings.
+    pub fn with_http2(mut self, http2: Http2Settings) -> Self {
+        self.http2 = http2;
+        self
+    }
+
+    /// Replace the timeouts.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+}

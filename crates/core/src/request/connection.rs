@@ -1,0 +1,113 @@
+//! Facts about the connection a request arrived on.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The kind of listener a connection came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Transport {
+    /// Plain TCP.
+    Tcp,
+    /// TLS over TCP.
+    Tls,
+    /// A Unix domain socket.
+    Unix,
+    /// Not known (a request built by hand, for example in tests).
+    Unknown,
+}
+
+/// What TLS negotiated on a connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TlsInfo {
+    /// The ALPN protocol agreed on (`b"h2"`, `b"http/1.1"`), if any.
+    pub alpn: Option<Vec<u8>>,
+    /// The server name the client asked for (SNI), if any.
+    pub sni: Option<String>,
+    /// The client's certificate chain in DER, leaf first (empty unless the
+    /// server asks for client certificates).
+    pub peer_certificates: Vec<Vec<u8>>,
+    /// The TLS version, such as `"TLSv1_3"`.
+    pub protocol_version: Option<String>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    transport: Transport,
+    remote: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+    tls: Option<TlsInfo>,
+}
+
+/// Facts about one connection, shared by all of its requests.
+///
+/// Postern's server puts one into every request's extensions, so any tower
+/// service can read it: `req.extensions().get::<ConnectionInfo>()`. Cloning
+/// is an `Arc` clone.
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    inner: Arc<Inner>,
+}
+
+impl Default for ConnectionInfo {
+    fn default() -> Self {
+        ConnectionInfo::new(Transport::Unknown, None, None, None)
+    }
+}
+
+impl ConnectionInfo {
+    /// Describe a connection.
+    pub fn new(
+        transport: Transport,
+        remote: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+        tls: Option<TlsInfo>,
+    ) -> Self {
+        ConnectionInfo {
+            inner: Arc::new(Inner {
+                transport,
+                remote,
+                local,
+                tls,
+            }),
+        }
+    }
+
+    /// The listener kind.
+    pub fn transport(&self) -> Transport {
+        self.inner.transport
+    }
+
+    /// The peer's address; `None` on Unix sockets.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.inner.remote
+    }
+
+    /// Our end's address; `None` on Unix sockets.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.inner.local
+    }
+
+    /// TLS facts, on TLS connections only.
+    pub fn tls(&self) -> Option<&TlsInfo> {
+        self.inner.tls.as_ref()
+    }
+
+    /// `"https"` on TLS connections, `"http"` otherwise.
+    pub fn scheme(&self) -> &'static str {
+        if self.inner.transport == Transport::Tls {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// Reads the peer address out of request extensions; the accessor
+    /// postern-limits uses to find the client.
+    pub fn peer_from_extensions(extensions: &http::Extensions) -> Option<SocketAddr> {
+        extensions
+            .get::<ConnectionInfo>()
+            .and_then(ConnectionInfo::remote_addr)
+    }
+}

@@ -1,0 +1,301 @@
+//! The request a handler sees: [`Request`].
+//!
+//! ```
+//! use bytes::Bytes;
+//! use postern_core::{Method, Request};
+//!
+//! let http = http::Request::builder()
+//!     .method("POST")
+//!     .uri("/items/caf%C3%A9?tag=a%20b&tag=c")
+//!     .header("host", "device.local:8080")
+//!     .header("accept", "text/plain")
+//!     .header("accept", "application/json")
+//!     .body(Bytes::from_static(b"payload"))
+//!     .unwrap();
+//! let request = Request::from_http(http);
+//!
+//! assert_eq!(request.method(), Method::Post);
+//! assert_eq!(request.path(), "/items/caf%C3%A9");
+//! assert_eq!(request.decoded_path(), "/items/café");
+//! assert_eq!(request.query_value("tag").as_deref(), Some("a b"));
+//! assert_eq!(request.value("Accept").as_deref(), Some("text/plain, application/json"));
+//! assert_eq!(request.url(), "http://device.local:8080/items/caf%C3%A9?tag=a%20b&tag=c");
+//! assert_eq!(&request.body()[..], b"payload");
+//! ```
+
+mod connection;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Extensions, HeaderMap, Uri, Version};
+use percent_encoding::percent_decode_str;
+
+pub use connection::{ConnectionInfo, TlsInfo, Transport};
+
+use crate::Method;
+
+struct Inner {
+    head: http::request::Parts,
+    body: Bytes,
+    connection: ConnectionInfo,
+}
+
+/// A complete request: head, whole body, and the connection it came on.
+///
+/// Cheap to clone (an `Arc`), so it can be moved into spawned tasks.
+#[derive(Clone)]
+pub struct Request {
+    inner: Arc<Inner>,
+}
+
+impl Request {
+    /// Build from a head and a complete body. The connection facts are taken
+    /// from a [`ConnectionInfo`] extension when there is one.
+    pub fn from_parts(head: http::request::Parts, body: Bytes) -> Request {
+        let connection = head
+            .extensions
+            .get::<ConnectionInfo>()
+            .cloned()
+            .unwrap_or_default();
+        Request {
+            inner: Arc::new(Inner {
+                head,
+                body,
+                connection,
+            }),
+        }
+    }
+
+    /// Build from an `http::Request` whose body is already complete.
+    pub fn from_http(request: http::Request<Bytes>) -> Request {
+        let (head, body) = request.into_parts();
+        Request::from_parts(head, body)
+    }
+
+    /// Qt's method (`Unknown` outside Qt's set).
+    pub fn method(&self) -> Method {
+        Method::from_http(&self.inner.head.method)
+    }
+
+    /// The exact method sent.
+    pub fn http_method(&self) -> &http::Method {
+        &self.inner.head.method
+    }
+
+    /// The HTTP version.
+    pub fn version(&self) -> Version {
+        self.inner.head.version
+    }
+
+    /// The request target as parsed by hyper.
+    pub fn uri(&self) -> &Uri {
+        &self.inner.head.uri
+    }
+
+    /// The path as sent, still percent-encoded.
+    pub fn path(&self) -> &str {
+        self.inner.head.uri.path()
+    }
+
+    /// The percent-decoded path (`%2F` becomes `/`, as in Qt); invalid UTF-8
+    /// is replaced with U+FFFD.
+    pub fn decoded_path(&self) -> Cow<'_, str> {
+        percent_decode_str(self.path()).decode_utf8_lossy()
+    }
+
+    /// The raw query string, without `?`.
+    pub fn query(&self) -> Option<&str> {
+        self.inner.head.uri.query()
+    }
+
+    /// Decoded `name=value` pairs of the query, in order (`+` is a space).
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        self.query().map(parse_query).unwrap_or_default()
+    }
+
+    /// The first decoded value of query parameter `name`.
+    pub fn query_value(&self, name: &str) -> Option<String> {
+        self.query_pairs()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+
+    /// `"https"` on TLS connections, `"http"` otherwise.
+    pub fn scheme(&self) -> &'static str {
+        self.inner.connection.scheme()
+    }
+
+    /// The authority the client named: the `Host` header, else the target's
+    /// authority (HTTP/2 `:authority`, absolute-form targets).
+    pub fn host(&self) -> Option<&str> {
+        self.inner
+            .head
+            .headers
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| self.inner.head.uri.authority().map(|a| a.as_str()))
+    }
+
+    /// The full URL: scheme from the transport, authority from
+    /// [`host`](Self::host) (`127.0.0.1` when there is none, as in Qt), then
+    /// the target's path and query.
+    pub fn url(&self) -> String {
+        let path_and_query = self
+            .inner
+            .head
+            .uri
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .unwrap_or("/");
+        format!(
+            "{}://{}{}",
+            self.scheme(),
+            self.host().unwrap_or("127.0.0.1"),
+            path_and_query
+        )
+    }
+
+    /// All headers. Lookup is case-insensitive; duplicates are kept.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.inner.head.headers
+    }
+
+    /// Every value of header `name` joined with `", "` (Qt's `value()`);
+    /// `None` when absent. Non-UTF-8 bytes are replaced with U+FFFD.
+    pub fn value(&self, name: &str) -> Option<Cow<'_, str>> {
+        let mut values = self.inner.head.headers.get_all(name).iter();
+        let first = values.next()?;
+        let first = String::from_utf8_lossy(first.as_bytes());
+        let Some(second) = values.next() else {
+            return Some(first);
+        };
+        let mut joined = first.into_owned();
+        for value in std::iter::once(second).chain(values) {
+            joined.push_str(", ");
+            joined.push_str(&String::from_utf8_lossy(value.as_bytes()));
+        }
+        Some(Cow::Owned(joined))
+    }
+
+    /// The whole body (de-chunked).
+    pub fn body(&self) -> &Bytes {
+        &self.inner.body
+    }
+
+    /// The peer address; `None` on Unix sockets.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.inner.connection.remote_addr()
+    }
+
+    /// Our end's address; `None` on Unix sockets.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.inner.connection.local_addr()
+    }
+
+    /// TLS facts (ALPN, SNI, peer certificates) on TLS connections.
+    pub fn tls(&self) -> Option<&TlsInfo> {
+        self.inner.connection.tls()
+    }
+
+    /// The connection the request came on.
+    pub fn connection(&self) -> &ConnectionInfo {
+        &self.inner.connection
+    }
+
+    /// The request's extensions (what layers below the handler attached).
+    pub fn extensions(&self) -> &Extensions {
+        &self.inner.head.extensions
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", self.http_method())
+            .field("uri", self.uri())
+            .field("version", &self.version())
+            .field("remote", &self.remote_addr())
+            .field("body_size", &self.body().len())
+            .finish()
+    }
+}
+
+fn decode_component(text: &str) -> String {
+    if text.contains('+') {
+        let spaced = text.replace('+', " ");
+        percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
+    } else {
+        percent_decode_str(text).decode_utf8_lossy().into_owned()
+    }
+}
+
+fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) => (decode_component(k), decode_component(v)),
+            None => (decode_component(pair), String::new()),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(uri: &str, headers: &[(&str, &str)]) -> Request {
+        let mut builder = http::Request::builder().uri(uri);
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        Request::from_http(builder.body(Bytes::new()).unwrap())
+    }
+
+    #[test]
+    fn query_decoding_table() {
+        let cases: &[(&str, &[(&str, &str)])] = &[
+            ("/", &[]),
+            ("/?a=1", &[("a", "1")]),
+            ("/?a=1&b=two%20words", &[("a", "1"), ("b", "two words")]),
+            ("/?q=x+y&flag", &[("q", "x y"), ("flag", "")]),
+            ("/?&&a=%3D%26", &[("a", "=&")]),
+            ("/?k=%ZZ", &[("k", "%ZZ")]),
+        ];
+        for (uri, expected) in cases {
+            let got = request(uri, &[]).query_pairs();
+            let expected: Vec<(String, String)> = expected
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            assert_eq!(got, expected, "{uri}");
+        }
+    }
+
+    #[test]
+    fn decoded_path_decodes_slashes_like_qt() {
+        assert_eq!(request("/a%2Fb/%20c", &[]).decoded_path(), "/a/b/ c");
+    }
+
+    #[test]
+    fn value_joins_duplicates_and_is_case_insensitive() {
+        let r = request("/", &[("x-a", "1"), ("X-A", "2"), ("x-b", "solo")]);
+        assert_eq!(r.value("x-a").as_deref(), Some("1, 2"));
+        assert_eq!(r.value("X-B").as_deref(), Some("solo"));
+        assert_eq!(r.value("x-missing"), None);
+    }
+
+    #[test]
+    fn url_defaults_to_loopback_without_host() {
+        assert_eq!(request("/p?q=1", &[]).url(), "http://127.0.0.1/p?q=1");
+        assert_eq!(
+            request("/p", &[("host", "example.org:81")]).url(),
+            "http://example.org:81/p"
+        );
+    }
+}

@@ -1,0 +1,93 @@
+//! [`ServerBody`]: the response body the server hands hyper.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+
+use super::activity::InFlight;
+
+pin_project! {
+    #[project = KindProj]
+    #[derive(Debug)]
+    enum Kind<B> {
+        Service {
+            #[pin]
+            body: B,
+            in_flight: Option<InFlight>,
+        },
+        Own {
+            bytes: Option<Bytes>,
+        },
+    }
+}
+
+pin_project! {
+    /// A service's response body, or a body of the server's own (a rejection).
+    ///
+    /// While the service's body is being sent the connection counts a request
+    /// in flight, so keep-alive and shutdown never cut a response short.
+    #[derive(Debug)]
+    pub struct ServerBody<B> {
+        #[pin]
+        kind: Kind<B>,
+    }
+}
+
+impl<B> ServerBody<B> {
+    pub(crate) fn service(body: B, in_flight: InFlight) -> Self {
+        ServerBody {
+            kind: Kind::Service {
+                body,
+                in_flight: Some(in_flight),
+            },
+        }
+    }
+
+    pub(crate) fn own(bytes: Bytes) -> Self {
+        ServerBody {
+            kind: Kind::Own {
+                bytes: (!bytes.is_empty()).then_some(bytes),
+            },
+        }
+    }
+}
+
+impl<B: Body<Data = Bytes>> Body for ServerBody<B> {
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        match self.project().kind.project() {
+            KindProj::Service { body, in_flight } => {
+                let polled = body.poll_frame(cx);
+                if matches!(polled, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
+                    in_flight.take();
+                }
+                polled
+            }
+            KindProj::Own { bytes } => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Service { body, .. } => body.is_end_stream(),
+            Kind::Own { bytes } => bytes.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Service { body, .. } => body.size_hint(),
+            Kind::Own { bytes } => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! Serving one accepted connection: protocol detection under a deadline,
+//! hyper's HTTP/1 or HTTP/2 engine, and the watchdog for keep-alive idle,
+//! request-head and shutdown.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
+use tower_service::Service;
+
+use super::activity::{Activity, Verdict};
+use super::conn_service::ConnService;
+use super::rewind::{Protocol, Rewind, sniff};
+use super::shared::{Phase, Shared};
+use crate::{Configuration, ConnectionInfo};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// Closed by the client, a timeout, or a finished graceful shutdown.
+    Closed,
+    /// Cut because the shutdown deadline passed.
+    Cut,
+}
+
+/// A hyper connection that can be asked to finish gracefully.
+trait Graceful: Future<Output = Result<(), hyper::Error>> {
+    fn start_graceful_shutdown(self: Pin<&mut Self>);
+}
+
+#[cfg(feature = "http1")]
+impl<I, S> Graceful for hyper::server::conn::http1::UpgradeableConnection<I, S>
+where
+    S: hyper::service::HttpService<Incoming>,
+    S::ResBody: 'static,
+    <S::ResBody as http_body::Body>::Error: Into<BoxError>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    fn start_graceful_shutdown(self: Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
+#[cfg(feature = "http2")]
+impl<I, S, E> Graceful for hyper::server::conn::http2::Connection<I, S, E>
+where
+    S: hyper::service::HttpService<Incoming>,
+    S::ResBody: 'static,
+    <S::ResBody as http_body::Body>::Error: Into<BoxError>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    E: hyper::rt::bounds::Http2ServerConnExec<S::Future, S::ResBody>,
+{
+    fn start_graceful_shutdown(self: Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
+/// Serve one connection to its end.
+pub(crate) async fn serve_connection<S, B, I>(
+    shared: Arc<Shared<S>>,
+    mut io: I,
+    info: ConnectionInfo,
+) -> Ending
+where
+    S: Service<http::Request<Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let config = shared.config();
+    let phase = shared.phase.subscribe();
+    let peer = info.remote_addr();
+    let sniffed = tokio::time::timeout(config.timeouts.first_byte, sniff(&mut io)).await;
+    let (protocol, prefix, len) = match sniffed {
+        Ok(Ok(Some(found))) => found,
+        Ok(Ok(None)) => return Ending::Closed,
+        Ok(Err(error)) => {
+            tracing::debug!(target: "postern::server", ?peer, %error, "read failed before the first request");
+            return Ending::Closed;
+        }
+        Err(_) => {
+            tracing::debug!(target: "postern::server", ?peer, "no request within the first-byte timeout: closing");
+            return Ending::Closed;
+        }
+    };
+    let activity = Activity::new(protocol == Protocol::Http1);
+    let io = TokioIo::new(Rewind::new(io, prefix, len, Arc::clone(&activity)));
+    let service = ConnService::new(shared, info, Arc::clone(&activity));
+    match protocol {
+        Protocol::Http1 => {
+            #[cfg(feature = "http1")]
+            {
+                let conn = http1_builder(&config)
+                    .serve_connection(io, service)
+                    .with_upgrades();
+                drive(conn, &activity, &config, phase, "postern::http1").await
+            }
+            #[cfg(not(feature = "http1"))]
+            {
+                let _ = (io, service, phase);
+                tracing::debug!(target: "postern::server", ?peer, "HTTP/1 request but the http1 feature is off: closing");
+                Ending::Closed
+            }
+        }
+        Protocol::Http2 => {
+            #[cfg(feature = "http2")]
+            {
+                let conn = http2_builder(&config).serve_connection(io, service);
+                drive(conn, &activity, &config, phase, "postern::http2").await
+            }
+            #[cfg(not(feature = "http2"))]
+            {
+                let _ = (io, service, phase);
+                tracing::debug!(target: "postern::server", ?peer, "HTTP/2 preface but the http2 feature is off: closing");
+                Ending::Closed
+            }
+        }
+    }
+}
+
+#[cfg(feature = "http1")]
+fn http1_builder(config: &Configuration) -> hyper::server::conn::http1::Builder {
+    let sizes = &config.limits.sizes;
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        // A backstop: the watchdog closes idle connections and slow heads
+        // exactly; hyper's own timer covers both together.
+        .header_read_timeout(config.timeouts.keep_alive + config.timeouts.request_head)
+        .keep_alive(true)
+        .half_close(false)
+        .max_buf_size(hyper_buffer_size(sizes));
+    if let Some(fields) = sizes.max_header_fields {
+        // hyper parses up to 100 fields on the stack; past that it allocates
+        // per request, so raise it only when the configuration asks for more.
+        if fields >= 100 {
+            builder.max_headers(usize::try_from(fields + 1).unwrap_or(usize::MAX));
+        }
+    } else {
+        builder.max_headers(10_000);
+    }
+    builder
+}
+
+/// hyper's read buffer bound: room for the largest head the limits admit
+/// (so the limits layer, not hyper, decides), at least hyper's minimum.
+#[cfg(feature = "http1")]
+fn hyper_buffer_size(sizes: &postern_limits::config::SizeLimits) -> usize {
+    const HYPER_MIN: u64 = 8192;
+    const HYPER_DEFAULT: u64 = 8192 + 4096 * 100;
+    let head = match (sizes.max_url, sizes.max_total_header) {
+        (Some(url), Some(headers)) => url + headers + 1024,
+        _ => HYPER_DEFAULT,
+    };
+    usize::try_from(head.max(HYPER_MIN)).unwrap_or(usize::MAX)
+}
+
+#[cfg(feature = "http2")]
+fn http2_builder(
+    config: &Configuration,
+) -> hyper::server::conn::http2::Builder<hyper_util::rt::TokioExecutor> {
+    let h2 = &config.http2;
+    let header_list = config
+        .limits
+        .sizes
+        .max_total_header
+        .and_then(|total| u32::try_from(total).ok())
+        .map_or(h2.max_header_list_size, |total| {
+            total.max(h2.max_header_list_size)
+        });
+    let mut builder =
+        hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .adaptive_window(false)
+        .initial_stream_window_size(h2.initial_stream_window_size)
+        .initial_connection_window_size(h2.initial_connection_window_size)
+        .max_frame_size(h2.max_frame_size)
+        .max_concurrent_streams(h2.max_concurrent_streams)
+        .max_header_list_size(header_list)
+        .max_pending_accept_reset_streams(h2.max_pending_accept_reset_streams)
+        .max_local_error_reset_streams(h2.max_local_error_reset_streams)
+        .max_send_buf_size(h2.max_send_buf_size);
+    builder
+}
+
+/// Poll the connection while watching for idleness, slow heads and shutdown.
+#[allow(dead_code)]
+async fn drive<C: Graceful>(
+    conn: C,
+    activity: &Activity,
+    config: &Configuration,
+    mut phase: watch::Receiver<Phase>,
+    target: &'static str,
+) -> Ending {
+    let timeouts = config.timeouts;
+    let mut conn = std::pin::pin!(conn);
+    let sleep = tokio::time::sleep(timeouts.keep_alive);
+    let mut sleep = std::pin::pin!(sleep);
+    let mut graceful = false;
+    let mut watching = true;
+    if *phase.borrow_and_update() != Phase::Running {
+        graceful = true;
+        conn.as_mut().start_graceful_shutdown();
+    }
+    loop {
+        tokio::select! {
+            biased;
+            result = conn.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(target: "postern::server", %error, protocol = target, "connection ended with an error");
+                }
+                return Ending::Closed;
+            }
+            changed = phase.changed(), if watching => {
+                if changed.is_err() {
+                    watching = false;
+                    continue;
+                }
+                match *phase.borrow_and_update() {
+                    Phase::Running => {}
+                    Phase::Draining => {
+                        if !graceful {
+                            graceful = true;
+                            conn.as_mut().start_graceful_shutdown();
+                        }
+                    }
+                    Phase::Closing => return Ending::Cut,
+                }
+            }
+            () = &mut sleep => {
+                match activity.verdict(timeouts.keep_alive, timeouts.request_head) {
+                    Verdict::WaitUntil(at) => sleep.as_mut().reset(at),
+                    Verdict::Idle if !graceful => {
+                        tracing::debug!(target: "postern::server", protocol = target, "keep-alive timeout: closing idle connection");
+                        graceful = true;
+                        conn.as_mut().start_graceful_shutdown();
+                        sleep.as_mut().reset(tokio::time::Instant::now() + timeouts.keep_alive);
+                    }
+                    Verdict::Idle => return Ending::Closed,
+                    Verdict::HeadTimeout => {
+                        tracing::debug!(target: "postern::server", protocol = target, "request head not complete within the timeout: closing");
+                        return Ending::Closed;
+                    }
+                }
+            }
+        }
+    }
+}

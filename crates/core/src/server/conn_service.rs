@@ -1,0 +1,176 @@
+//! The per-connection hyper service: strictness checks, connection facts,
+//! in-flight accounting, then the configured tower service.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http::StatusCode;
+use http::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
+use hyper::body::Incoming;
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use super::activity::{Activity, InFlight};
+use super::body::ServerBody;
+use super::shared::Shared;
+use super::strict;
+use crate::ConnectionInfo;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub(crate) struct ConnService<S> {
+    shared: Arc<Shared<S>>,
+    info: ConnectionInfo,
+    activity: Arc<Activity>,
+}
+
+impl<S> ConnService<S> {
+    pub(crate) fn new(
+        shared: Arc<Shared<S>>,
+        info: ConnectionInfo,
+        activity: Arc<Activity>,
+    ) -> Self {
+        ConnService {
+            shared,
+            info,
+            activity,
+        }
+    }
+}
+
+/// A bodiless response of the server's own.
+pub(crate) fn own_response<B>(status: StatusCode, close: bool) -> http::Response<ServerBody<B>> {
+    let mut response = http::Response::new(ServerBody::own(Bytes::new()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-empty"),
+    );
+    if close {
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+impl<S, B> hyper::service::Service<http::Request<Incoming>> for ConnService<S>
+where
+    S: Service<http::Request<Incoming>, Response = http::Response<B>> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body<Data = Bytes>,
+{
+    type Response = http::Response<ServerBody<B>>;
+    type Error = Infallible;
+    type Future = ConnFuture<S, http::Request<Incoming>>;
+
+    fn call(&self, mut request: http::Request<Incoming>) -> Self::Future {
+        if let Err(ambiguity) = strict::check(request.version(), request.headers()) {
+            tracing::debug!(
+                target: "postern::http1",
+                peer = ?self.info.remote_addr(),
+                reason = ambiguity.reason(),
+                "ambiguous request refused with 400"
+            );
+            return ConnFuture::rejected(StatusCode::BAD_REQUEST);
+        }
+        request.extensions_mut().insert(self.info.clone());
+        let in_flight = InFlight::start(&self.activity);
+        ConnFuture::call(self.shared.service(), request, in_flight)
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, R> where S: Service<R> {
+        /// Refused before the service: this status, with `connection: close`.
+        Rejected { status: StatusCode },
+        NotReady { service: S, request: Option<R> },
+        Called { #[pin] future: S::Future },
+    }
+}
+
+pin_project! {
+    /// Drives one request through the service.
+    pub(crate) struct ConnFuture<S, R> where S: Service<R> {
+        #[pin]
+        state: State<S, R>,
+        in_flight: Option<InFlight>,
+    }
+}
+
+impl<S: Service<R>, R> ConnFuture<S, R> {
+    fn rejected(status: StatusCode) -> Self {
+        ConnFuture {
+            state: State::Rejected { status },
+            in_flight: None,
+        }
+    }
+
+    fn call(service: S, request: R, in_flight: InFlight) -> Self {
+        ConnFuture {
+            state: State::NotReady {
+                service,
+                request: Some(request),
+            },
+            in_flight: Some(in_flight),
+        }
+    }
+}
+
+impl<S, R, B> Future for ConnFuture<S, R>
+where
+    S: Service<R, Response = http::Response<B>>,
+    S::Error: Into<BoxError>,
+    B: http_body::Body<Data = Bytes>,
+{
+    type Output = Result<http::Response<ServerBody<B>>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            let result = match this.state.as_mut().project() {
+                StateProj::Rejected { status } => {
+                    return Poll::Ready(Ok(own_response(*status, true)));
+                }
+                StateProj::NotReady { service, request } => match ready!(service.poll_ready(cx)) {
+                    Ok(()) => {
+                        let Some(request) = request.take() else {
+                            return Poll::Ready(Ok(own_response(
+                                StatusCode::INTERNAL_SERVER_ERROR,
+                                false,
+                            )));
+                        };
+                        let future = service.call(request);
+                        this.state.set(State::Called { future });
+                        continue;
+                    }
+                    Err(error) => Err(error.into()),
+                },
+                StateProj::Called { future } => ready!(future.poll(cx)).map_err(Into::into),
+            };
+            return Poll::Ready(Ok(match result {
+                Ok(response) => {
+                    let (parts, body) = response.into_parts();
+                    let body = match this.in_flight.take() {
+                        Some(in_flight) => ServerBody::service(body, in_flight),
+                        None => {
+                            return Poll::Ready(Ok(own_response(
+                                StatusCode::INTERNAL_SERVER_ERROR,
+                                false,
+                            )));
+                        }
+                    };
+                    http::Response::from_parts(parts, body)
+                }
+                Err(error) => {
+                    tracing::error!(target: "postern::request", %error, "service failed: answering 500");
+                    own_response(StatusCode::INTERNAL_SERVER_ERROR, false)
+                }
+            }));
+        }
+    }
+}

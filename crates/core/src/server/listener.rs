@@ -1,0 +1,212 @@
+//! Listeners and their accept loops.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use tokio::net::TcpListener;
+use tower_service::Service;
+
+use super::conn::{Ending, serve_connection};
+use super::shared::{LiveGuard, Phase, Shared};
+use crate::{ConnectionInfo, Transport};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where a listener accepts connections.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListenAddr {
+    /// Plain TCP.
+    Tcp(SocketAddr),
+    /// TLS over TCP.
+    Tls(SocketAddr),
+    /// A Unix domain socket at this path.
+    Unix(PathBuf),
+}
+
+impl ListenAddr {
+    /// The TCP port; `None` for Unix sockets.
+    pub fn port(&self) -> Option<u16> {
+        match self {
+            ListenAddr::Tcp(a) | ListenAddr::Tls(a) => Some(a.port()),
+            ListenAddr::Unix(_) => None,
+        }
+    }
+
+    /// The socket address; `None` for Unix sockets.
+    pub fn socket_addr(&self) -> Option<SocketAddr> {
+        match self {
+            ListenAddr::Tcp(a) | ListenAddr::Tls(a) => Some(*a),
+            ListenAddr::Unix(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for ListenAddr {
+    /// A URL: `http://127.0.0.1:8080`, `https://[::1]:8443`, `unix:/run/app.sock`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListenAddr::Tcp(a) => write!(f, "http://{a}"),
+            ListenAddr::Tls(a) => write!(f, "https://{a}"),
+            ListenAddr::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
+}
+
+pub(crate) enum Bound {
+    Tcp(TcpListener),
+    #[cfg(feature = "tls")]
+    Tls(TcpListener, super::tls::TlsConfig),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixListener, PathBuf),
+}
+
+impl Bound {
+    pub(crate) fn addr(&self) -> std::io::Result<ListenAddr> {
+        Ok(match self {
+            Bound::Tcp(l) => ListenAddr::Tcp(l.local_addr()?),
+            #[cfg(feature = "tls")]
+            Bound::Tls(l, _) => ListenAddr::Tls(l.local_addr()?),
+            #[cfg(unix)]
+            Bound::Unix(_, path) => ListenAddr::Unix(path.clone()),
+        })
+    }
+}
+
+/// Errors on accept that concern one connection, not the listener.
+fn is_connection_error(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        error.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset | Interrupted | WouldBlock
+    )
+}
+
+enum Accepted {
+    Tcp(tokio::net::TcpStream, SocketAddr),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixStream),
+}
+
+async fn accept_one(bound: &Bound) -> std::io::Result<Accepted> {
+    match bound {
+        Bound::Tcp(listener) => listener.accept().await.map(|(s, a)| Accepted::Tcp(s, a)),
+        #[cfg(feature = "tls")]
+        Bound::Tls(listener, _) => listener.accept().await.map(|(s, a)| Accepted::Tcp(s, a)),
+        #[cfg(unix)]
+        Bound::Unix(listener, _) => listener.accept().await.map(|(s, _)| Accepted::Unix(s)),
+    }
+}
+
+/// Serve `io` in a task of its own, counted as a live connection.
+fn spawn_connection<S, B, I>(shared: &Arc<Shared<S>>, io: I, info: ConnectionInfo)
+where
+    S: Service<http::Request<Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let shared = Arc::clone(shared);
+    let guard = LiveGuard::new(&shared);
+    tokio::spawn(async move {
+        let _guard = guard;
+        if serve_connection(Arc::clone(&shared), io, info).await == Ending::Cut {
+            shared.count_cut();
+        }
+    });
+}
+
+/// Accept until the server stops running.
+pub(crate) async fn accept_loop<S, B>(shared: Arc<Shared<S>>, bound: Bound)
+where
+    S: Service<http::Request<Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let mut phase = shared.phase.subscribe();
+    loop {
+        if *phase.borrow_and_update() != Phase::Running {
+            return;
+        }
+        let accepted = tokio::select! {
+            changed = phase.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                continue;
+            }
+            accepted = accept_one(&bound) => accepted,
+        };
+        let accepted = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) if is_connection_error(&error) => continue,
+            Err(error) => {
+                // Out of file descriptors and the like: back off, don't spin.
+                tracing::error!(target: "postern::server", %error, "accept failed; retrying in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        match (accepted, &bound) {
+            #[cfg(feature = "tls")]
+            (Accepted::Tcp(stream, peer), Bound::Tls(_, tls)) => {
+                let _ = stream.set_nodelay(true);
+                let local = stream.local_addr().ok();
+                let acceptor = tls.acceptor();
+                let handshake = shared.config().timeouts.tls_handshake;
+                let guard = LiveGuard::new(&shared);
+                let shared = Arc::clone(&shared);
+                tokio::spawn(async move {
+                    let _guard = guard;
+                    let tls_stream = match tokio::time::timeout(handshake, acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(tls_stream)) => tls_stream,
+                        Ok(Err(error)) => {
+                            tracing::debug!(target: "postern::server", %peer, %error, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(target: "postern::server", %peer, "TLS handshake timed out: closing");
+                            return;
+                        }
+                    };
+                    let tls = super::tls::tls_info(tls_stream.get_ref().1);
+                    let info = ConnectionInfo::new(Transport::Tls, Some(peer), local, Some(tls));
+                    if serve_connection(Arc::clone(&shared), tls_stream, info).await == Ending::Cut
+                    {
+                        shared.count_cut();
+                    }
+                });
+            }
+            (Accepted::Tcp(stream, peer), _) => {
+                let _ = stream.set_nodelay(true);
+                let local = stream.local_addr().ok();
+                let info = ConnectionInfo::new(Transport::Tcp, Some(peer), local, None);
+                spawn_connection(&shared, stream, info);
+            }
+            #[cfg(unix)]
+            (Accepted::Unix(stream), _) => {
+                let info = ConnectionInfo::new(Transport::Unix, None, None, None);
+                spawn_connection(&shared, stream, info);
+            }
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! The server: listeners (TCP, TLS, Unix), HTTP/1 and HTTP/2 through hyper,
+//! timeouts, live configuration and graceful shutdown.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use http::StatusCode;
+//! use postern_core::{AbstractHttpServer, Handled, HttpService, Request, Responder, Server};
+//!
+//! struct Hello;
+//! impl AbstractHttpServer for Hello {
+//!     async fn handle_request(&self, _: &Request, responder: Responder) -> Handled {
+//!         responder.write_with_mime("Hello world", "text/plain", StatusCode::OK);
+//!         Handled::Yes
+//!     }
+//! }
+//!
+//! # async fn run() -> Result<(), postern_core::Error> {
+//! let running = Server::builder()
+//!     .bind_tcp("127.0.0.1:8080")
+//!     .serve(HttpService::new(Hello))
+//!     .await?;
+//! for addr in running.listeners() {
+//!     println!("listening on {addr}");
+//! }
+//! tokio::signal::ctrl_c().await.ok();
+//! let report = running.shutdown(Duration::from_secs(5)).await;
+//! println!("{} connection(s) cut at the deadline", report.cut);
+//! # Ok(()) }
+//! ```
+
+mod activity;
+mod body;
+mod conn;
+mod conn_service;
+mod listener;
+mod rewind;
+mod shared;
+mod strict;
+#[cfg(feature = "tls")]
+mod tls;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use tokio::task::JoinHandle;
+use tower_service::Service;
+
+pub use body::ServerBody;
+pub use listener::ListenAddr;
+#[cfg(feature = "tls")]
+pub use tls::{TlsConfig, ring_provider};
+
+use crate::{Configuration, Error};
+use listener::{Bound, accept_loop};
+use shared::{Phase, Shared};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The request body type services see on Postern's server.
+pub type RequestBody = Incoming;
+
+enum Bind {
+    Tcp(String),
+    #[cfg(feature = "tls")]
+    Tls(String, TlsConfig),
+    #[cfg(unix)]
+    Unix(PathBuf),
+}
+
+/// Entry point: [`Server::builder`].
+#[derive(Debug)]
+pub struct Server {
+    _private: (),
+}
+
+impl Server {
+    /// Start describing a server.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            configuration: Configuration::default(),
+            binds: Vec::new(),
+        }
+    }
+}
+
+/// Collects listeners and the configuration, then serves a service.
+pub struct ServerBuilder {
+    configuration: Configuration,
+    binds: Vec<Bind>,
+}
+
+impl std::fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("configuration", &self.configuration)
+            .field("listeners", &self.binds.len())
+            .finish()
+    }
+}
+
+impl ServerBuilder {
+    /// Use this configuration (default: [`Configuration::default`], Qt's).
+    pub fn configuration(mut self, configuration: Configuration) -> Self {
+        self.configuration = configuration;
+        self
+    }
+
+    /// Listen for plain TCP on `addr` (`"127.0.0.1:8080"`, `"[::]:0"`; port 0
+    /// picks a free port). Serves HTTP/1 and prior-knowledge HTTP/2 (h2c).
+    pub fn bind_tcp(mut self, addr: impl Into<String>) -> Self {
+        self.binds.push(Bind::Tcp(addr.into()));
+        self
+    }
+
+    /// Listen for TLS on `addr`; ALPN picks HTTP/2 or HTTP/1.1.
+    #[cfg(feature = "tls")]
+    pub fn bind_tls(mut self, addr: impl Into<String>, tls: TlsConfig) -> Self {
+        self.binds.push(Bind::Tls(addr.into(), tls));
+        self
+    }
+
+    /// Listen on a Unix domain socket at `path` (HTTP/1 and h2c).
+    #[cfg(unix)]
+    pub fn bind_unix(mut self, path: impl Into<PathBuf>) -> Self {
+        self.binds.push(Bind::Unix(path.into()));
+        self
+    }
+
+    /// Bind every listener and start serving `service` on all of them.
+    /// Must be called inside a tokio runtime.
+    pub async fn serve<S, B>(self, service: S) -> Result<RunningServer<S>, Error>
+    where
+        S: Service<http::Request<Incoming>, Response = http::Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        validate(&self.configuration)?;
+        let running = RunningServer {
+            shared: Shared::new(service, self.configuration),
+            listeners: std::sync::Mutex::new(Vec::new()),
+        };
+        for bind in self.binds {
+            running.bind(bind).await?;
+        }
+        Ok(running)
+    }
+}
+
+fn validate(configuration: &Configuration) -> Result<(), Error> {
+    configuration
+        .limits
+        .validate()
+        .map_err(|e| Error::config("invalid limits", Some(Box::new(e))))?;
+    let frame = configuration.http2.max_frame_size;
+    if !(16_384..=16_777_215).contains(&frame) {
+        return Err(Error::config(
+            format!("http2.max_frame_size {frame} is outside 16384..=16777215 (RFC 9113)"),
+            None,
+        ));
+    }
+    let t = &configuration.timeouts;
+    for (name, value) in [
+        ("keep_alive", t.keep_alive),
+        ("first_byte", t.first_byte),
+        ("request_head", t.request_head),
+        ("tls_handshake", t.tls_handshake),
+    ] {
+        if value.is_zero() {
+            return Err(Error::config(
+                format!("timeouts.{name} is zero: give it a positive duration"),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// How a shutdown went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Connections closed at the deadline with work unfinished.
+    pub cut: usize,
+    /// Whether every connection finished before the deadline.
+    pub drained: bool,
+}
+
+/// A server that is accepting connections.
+///
+/// Dropping it leaves the server running in the background; call
+/// [`shutdown`](Self::shutdown) to stop it.
+pub struct RunningServer<S> {
+    shared: Arc<Shared<S>>,
+    listeners: std::sync::Mutex<Vec<(ListenAddr, JoinHandle<()>)>>,
+}
+
+impl<S> std::fmt::Debug for RunningServer<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("listeners", &self.listeners())
+            .field("live_connections", &self.shared.live_connections())
+            .finish()
+    }
+}
+
+impl<S, B> RunningServer<S>
+where
+    S: Service<http::Request<Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    async fn bind(&self, bind: Bind) -> Result<ListenAddr, Error> {
+        let bound = match bind {
+            Bind::Tcp(addr) => Bound::Tcp(bind_tcp(&addr).await?),
+            #[cfg(feature = "tls")]
+            Bind::Tls(addr, tls) => Bound::Tls(bind_tcp(&addr).await?, tls),
+            #[cfg(unix)]
+            Bind::Unix(path) => {
+                let listener = tokio::net::UnixListener::bind(&path)
+                    .map_err(|e| Error::unix_path(&path, e))?;
+                Bound::Unix(listener, path)
+            }
+        };
+        let addr = bound
+            .addr()
+            .map_err(|e| Error::bind("a listener whose address cannot be read", e))?;
+        tracing::info!(target: "postern::server", %addr, "listening");
+        let task = tokio::spawn(accept_loop(Arc::clone(&self.shared), bound));
+        self.lock_listeners().push((addr.clone(), task));
+        Ok(addr)
+    }
+
+    /// Add a TCP listener to the running server.
+    pub async fn bind_tcp(&self, addr: &str) -> Result<ListenAddr, Error> {
+        self.bind(Bind::Tcp(addr.to_owned())).await
+    }
+
+    /// Add a TLS listener to the running server.
+    #[cfg(feature = "tls")]
+    pub async fn bind_tls(&self, addr: &str, tls: TlsConfig) -> Result<ListenAddr, Error> {
+        self.bind(Bind::Tls(addr.to_owned(), tls)).await
+    }
+
+    /// Add a Unix socket listener to the running server.
+    #[cfg(unix)]
+    pub async fn bind_unix(&self, path: impl Into<PathBuf>) -> Result<ListenAddr, Error> {
+        self.bind(Bind::Unix(path.into())).await
+    }
+}
+
+impl<S> RunningServer<S> {
+    fn lock_listeners(&self) -> std::sync::MutexGuard<'_, Vec<(ListenAddr, JoinHandle<()>)>> {
+        self.listeners
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every listener's address, in the order bound.
+    pub fn listeners(&self) -> Vec<ListenAddr> {
+        self.lock_listeners()
+            .iter()
+            .map(|(a, _)| a.clone())
+            .collect()
+    }
+
+    /// The TCP ports listened on (plain and TLS), in the order bound.
+    pub fn ports(&self) -> Vec<u16> {
+        self.listeners()
+            .iter()
+            .filter_map(ListenAddr::port)
+            .collect()
+    }
+
+    /// The configuration in force.
+    pub fn configuration(&self) -> Configuration {
+        (*self.shared.config()).clone()
+    }
+
+    /// Replace the configuration. New connections use all of it; existing
+    /// ones keep the timeouts and HTTP/2 settings they started with.
+    pub fn set_configuration(&self, configuration: Configuration) -> Result<(), Error> {
+        validate(&configuration)?;
+        self.shared.set_config(configuration);
+        Ok(())
+    }
+
+    /// Connections open now.
+    pub fn live_connections(&self) -> usize {
+        self.shared.live_connections()
+    }
+
+    /// Stop accepting, let requests in flight finish, close idle connections
+    /// at once, and cut whatever is still open after `deadline`.
+    pub async fn shutdown(self, deadline: Duration) -> ShutdownReport {
+        self.shared.phase.send_replace(Phase::Draining);
+        for (_, task) in self.lock_listeners().drain(..) {
+            task.abort();
+        }
+        let drained = tokio::time::timeout(deadline, self.shared.wait_drained())
+            .await
+            .is_ok();
+        if !drained {
+            self.shared.phase.send_replace(Phase::Closing);
+            // Connection tasks see `Closing` at their next poll.
+            let _ = tokio::time::timeout(Duration::from_secs(5), self.shared.wait_drained()).await;
+        }
+        let report = ShutdownReport {
+            cut: self.shared.cut_connections(),
+            drained,
+        };
+        tracing::info!(target: "postern::server", cut = report.cut, "shut down");
+        report
+    }
+}
+
+async fn bind_tcp(addr: &str) -> Result<tokio::net::TcpListener, Error> {
+    let addrs: Vec<SocketAddr> = addr
+        .to_socket_addrs()
+        .map_err(|e| Error::bind(format!("{addr:?} (not an address: use \"host:port\")"), e))?
+        .collect();
+    let mut last = None;
+    for candidate in addrs {
+        match tokio::net::TcpListener::bind(candidate).await {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some((candidate, e)),
+        }
+    }
+    Err(match last {
+        Some((candidate, e)) => Error::bind(candidate, e),
+        None => Error::bind(
+            addr,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the name resolved to no address",
+            ),
+        ),
+    })
+}

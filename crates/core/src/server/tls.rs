@@ -1,0 +1,133 @@
+//! TLS listeners: rustls with the ring provider, passed explicitly.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::{Error, TlsInfo};
+
+/// The ring crypto provider, the one Postern uses (never the process default).
+pub fn ring_provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// How a TLS listener handshakes: a rustls `ServerConfig`.
+///
+/// When the config names no ALPN protocols, Postern offers `h2` (feature
+/// `http2`) and `http/1.1` (feature `http1`).
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    config: Arc<ServerConfig>,
+}
+
+impl TlsConfig {
+    /// Use a rustls config you built (build it with
+    /// `ServerConfig::builder_with_provider(ring_provider())`).
+    pub fn from_server_config(config: Arc<ServerConfig>) -> TlsConfig {
+        if !config.alpn_protocols.is_empty() {
+            return TlsConfig { config };
+        }
+        let mut config = (*config).clone();
+        config.alpn_protocols = default_alpn();
+        TlsConfig {
+            config: Arc::new(config),
+        }
+    }
+
+    /// A certificate chain and private key in PEM.
+    pub fn from_pem(cert_chain: &[u8], private_key: &[u8]) -> Result<TlsConfig, Error> {
+        let certs = CertificateDer::pem_slice_iter(cert_chain)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::tls("the certificate PEM is unreadable", Some(Box::new(e))))?;
+        if certs.is_empty() {
+            return Err(Error::tls(
+                "no CERTIFICATE block in the certificate PEM",
+                None,
+            ));
+        }
+        let key = PrivateKeyDer::from_pem_slice(private_key).map_err(|e| {
+            Error::tls(
+                "no usable PRIVATE KEY block in the key PEM (PKCS#8, PKCS#1 or SEC1)",
+                Some(Box::new(e)),
+            )
+        })?;
+        TlsConfig::from_der(certs, key)
+    }
+
+    /// A certificate chain file and a private key file, both PEM.
+    pub fn from_pem_files(
+        cert_chain: impl AsRef<Path>,
+        private_key: impl AsRef<Path>,
+    ) -> Result<TlsConfig, Error> {
+        let read = |path: &Path, what: &str| {
+            std::fs::read(path).map_err(|e| {
+                Error::tls(
+                    format!("cannot read the {what} file {}", path.display()),
+                    Some(Box::new(e)),
+                )
+            })
+        };
+        let certs = read(cert_chain.as_ref(), "certificate")?;
+        let key = read(private_key.as_ref(), "private key")?;
+        TlsConfig::from_pem(&certs, &key)
+    }
+
+    /// A certificate chain and key already in DER.
+    pub fn from_der(
+        cert_chain: Vec<CertificateDer<'static>>,
+        private_key: PrivateKeyDer<'static>,
+    ) -> Result<TlsConfig, Error> {
+        let mut config = ServerConfig::builder_with_provider(ring_provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::tls("TLS protocol versions unsupported", Some(Box::new(e))))?
+            .with_no_client_auth()
+            .with_single_cert(cert_chain, private_key)
+            .map_err(|e| {
+                Error::tls(
+                    "the certificate and private key do not form a usable pair",
+                    Some(Box::new(e)),
+                )
+            })?;
+        config.alpn_protocols = default_alpn();
+        Ok(TlsConfig {
+            config: Arc::new(config),
+        })
+    }
+
+    /// The rustls config in use.
+    pub fn server_config(&self) -> &Arc<ServerConfig> {
+        &self.config
+    }
+
+    pub(crate) fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        tokio_rustls::TlsAcceptor::from(Arc::clone(&self.config))
+    }
+}
+
+fn default_alpn() -> Vec<Vec<u8>> {
+    let mut alpn = Vec::new();
+    if cfg!(feature = "http2") {
+        alpn.push(b"h2".to_vec());
+    }
+    if cfg!(feature = "http1") {
+        alpn.push(b"http/1.1".to_vec());
+    }
+    alpn
+}
+
+/// What the handshake settled.
+pub(crate) fn tls_info(conn: &rustls::ServerConnection) -> TlsInfo {
+    let mut info = TlsInfo::default();
+    info.alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
+    info.sni = conn.server_name().map(str::to_owned);
+    info.peer_certificates = conn
+        .peer_certificates()
+        .map(|certs| certs.iter().map(|c| c.as_ref().to_vec()).collect())
+        .unwrap_or_default();
+    info.protocol_version = conn.protocol_version().map(|v| format!("{v:?}"));
+    info
+}
