@@ -1,1 +1,39 @@
-//! placeholder
+//! Postern: an embeddable HTTP server framework with Qt HTTP Server's
+//! features, on hyper and tower, hardened to face the internet.
+//!
+//! This crate re-exports the three floors:
+//! - [`limits`] (`postern-limits`): tower layers for rate, connections, IP
+//!   lists and request sizes, usable in any tower or axum app;
+//! - [`core`] (`postern-core`): the [`AbstractHttpServer`] trait, [`Request`],
+//!   [`Response`], [`Responder`], [`Configuration`] and the [`Server`];
+//! - [`router`] (`postern-router`): the routing server.
+//!
+//! ```no_run
+//! use http::StatusCode;
+//! use postern::{AbstractHttpServer, Handled, HttpService, Request, Responder, Server};
+//!
+//! struct Hello;
+//! impl AbstractHttpServer for Hello {
+//!     async fn handle_request(&self, _: &Request, responder: Responder) -> Handled {
+//!         responder.write_with_mime("Hello world", "text/plain", StatusCode::OK);
+//!         Handled::Yes
+//!     }
+//! }
+//!
+//! # async fn run() -> Result<(), postern::Error> {
+//! let running = Server::builder().bind_tcp("127.0.0.1:0").serve(HttpService::new(Hello)).await?;
+//! println!("listening on {}", running.listeners()[0]);
+//! # Ok(()) }
+//! ```
+
+pub use postern_core as core;
+pub use postern_limits as limits;
+pub use postern_router as router;
+
+pub use postern_core::{
+    AbstractHttpServer, ChunkedWriter, Configuration, ConnectionInfo, Error, Handled, HttpService,
+    IntoResponse, ListenAddr, Method, Methods, Request, Responder, Response, RunningServer, Server,
+    ShutdownReport, TlsInfo, Transport, bytes, http,
+};
+#[cfg(feature = "tls")]
+pub use postern_core::{TlsConfig, ring_provider};
