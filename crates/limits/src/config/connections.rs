@@ -1,14 +1,24 @@
 /// Caps on open connections (Qt's `maximumConnections` and
 /// `maximumConnectionsPerHost`). Connections are counted, not requests.
 ///
-/// `0` means no limit, as in Qt. Default: both `0`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// `0` means no limit, as in Qt. Default: both `0`; IPv6 hosts keyed by /64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ConnectionLimits {
     /// Most connections open at once over all clients. Default `0` (off).
     pub max_connections: u32,
     /// Most connections open at once from one client IP. Default `0` (off).
     pub max_per_host: u32,
+    /// IPv6 clients sharing this prefix count as one host for `max_per_host`,
+    /// so one client cannot open connections from each of its 2^64 addresses.
+    /// IPv4 (and IPv4-mapped IPv6) hosts are whole addresses. Default `64`.
+    pub ipv6_prefix: u8,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits::disabled()
+    }
 }
 
 impl ConnectionLimits {
@@ -17,6 +27,7 @@ impl ConnectionLimits {
         ConnectionLimits {
             max_connections: 0,
             max_per_host: 0,
+            ipv6_prefix: 64,
         }
     }
 
@@ -32,8 +43,24 @@ impl ConnectionLimits {
         self
     }
 
+    /// Key IPv6 hosts by this prefix length (0..=128) for the per-host cap.
+    pub const fn with_ipv6_prefix(mut self, prefix: u8) -> Self {
+        self.ipv6_prefix = prefix;
+        self
+    }
+
     /// Whether either cap is on.
     pub const fn is_enabled(&self) -> bool {
         self.max_connections > 0 || self.max_per_host > 0
+    }
+
+    /// Check the values, saying what to fix.
+    pub fn validate(&self) -> Result<(), super::ConfigError> {
+        if self.ipv6_prefix > 128 {
+            return Err(super::ConfigError::InvalidIpv6Prefix {
+                prefix: self.ipv6_prefix,
+            });
+        }
+        Ok(())
     }
 }

@@ -51,6 +51,7 @@ impl Limits {
 
     /// Check every part, saying what to fix.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.connections.validate()?;
         self.rate.validate()
     }
 }

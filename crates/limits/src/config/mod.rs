@@ -25,7 +25,7 @@ mod limits;
 mod rate;
 mod sizes;
 
-pub use client_ip::ClientIpConfig;
+pub use client_ip::{ClientIpConfig, ForwardedHeader};
 pub use connections::ConnectionLimits;
 pub use error::ConfigError;
 pub use ip_filter::{IpFilter, parse_subnet};

@@ -1,0 +1,82 @@
+//! Requests per second per client IP (Qt's `rateLimitPerSecond`), answered with
+//! **429 Too Many Requests**, `Retry-After` in whole seconds (at least 1), an
+//! empty body and `content-length: 0`. The connection stays open.
+//!
+//! One [`ClientRateLimiter`] (governor's keyed GCRA limiter) is shared by every
+//! clone of the layer and its services, so the budget is per client across all
+//! connections. IPv6 clients are keyed by their /64 (configurable) so an
+//! attacker cannot rotate through its 2^64 addresses; IPv4-mapped IPv6 counts
+//! as IPv4. Memory is bounded by [`RateLimit::max_tracked_clients`](crate::config::RateLimit::max_tracked_clients)
+//! (default 100,000): see [`ClientRateLimiter`] for the cap and the sweep.
+//!
+//! With `per_second == 0` (the default) the layer passes every request through
+//! without resolving the client. Otherwise, with no peer address it answers 500
+//! and logs how to fix the setup.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use http::{Request, Response, StatusCode};
+//! use postern_limits::{PeerAddr, RateLimitLayer};
+//! use postern_limits::config::RateLimit;
+//! use tower::{ServiceBuilder, ServiceExt, service_fn};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let app = ServiceBuilder::new()
+//!     .layer(RateLimitLayer::new(RateLimit::default().with_per_second(2)))
+//!     .service(service_fn(|_req: Request<()>| async {
+//!         Ok::<_, std::convert::Infallible>(Response::new(String::from("hello")))
+//!     }));
+//!
+//! let request = || {
+//!     let mut req = Request::new(());
+//!     req.extensions_mut().insert(PeerAddr("[2001:db8::1]:4000".parse().unwrap()));
+//!     req
+//! };
+//!
+//! assert_eq!(app.clone().oneshot(request()).await.unwrap().status(), StatusCode::OK);
+//! assert_eq!(app.clone().oneshot(request()).await.unwrap().status(), StatusCode::OK);
+//!
+//! let limited = app.clone().oneshot(request()).await.unwrap();
+//! assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+//! assert_eq!(limited.headers()["retry-after"], "1");
+//! assert_eq!(limited.headers()["content-length"], "0");
+//!
+//! tokio::time::advance(Duration::from_secs(1)).await;
+//! assert_eq!(app.oneshot(request()).await.unwrap().status(), StatusCode::OK);
+//! # }
+//! ```
+
+mod clock;
+mod layer;
+mod limiter;
+mod service;
+mod store;
+
+pub use crate::body::ResponseBody;
+pub use crate::future::ResponseFuture;
+pub use layer::RateLimitLayer;
+pub use limiter::{ClientRateLimiter, RateLimited};
+pub use service::RateLimitService;
+
+use std::net::IpAddr;
+
+use crate::rejection::{Rejection, retry_after_secs};
+
+/// The limiter's decision for a known client.
+#[inline]
+pub(crate) fn check(limiter: &ClientRateLimiter, ip: IpAddr) -> Result<(), Rejection> {
+    limiter.check(ip).map_err(|limited| {
+        tracing::debug!(
+            target: "postern::limits",
+            client = %ip,
+            over_client_cap = limited.is_over_client_cap(),
+            "refused by the rate limit (429)"
+        );
+        Rejection::TooManyRequests {
+            retry_after_secs: retry_after_secs(limited.retry_after()),
+        }
+    })
+}

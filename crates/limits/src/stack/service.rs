@@ -1,0 +1,57 @@
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use http_body::Body;
+use tower_service::Service;
+
+use super::layer::Shared;
+use super::{RequestBody, ResponseBody, ResponseFuture};
+
+/// IP filter → rate → sizes over an inner service, built by
+/// [`LimitsLayer`](super::LimitsLayer).
+///
+/// `Request<ReqBody>` in, `Request<RequestBody<ReqBody>>` to the inner service,
+/// `Response<ResponseBody<ResBody>>` out: concrete types, no boxing. Cloning
+/// it clones the inner service and one `Arc`.
+#[derive(Debug, Clone)]
+pub struct LimitsService<S> {
+    pub(super) inner: S,
+    pub(super) shared: Arc<Shared>,
+}
+
+impl<S> LimitsService<S> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Unwrap the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for LimitsService<S>
+where
+    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>,
+    ReqBody: Body,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        if let Err(rejection) = self.shared.check(&req) {
+            return ResponseFuture::reject(rejection);
+        }
+        let limit = self.shared.size.limits.max_body;
+        let req = req.map(|body| RequestBody::new(body, limit));
+        ResponseFuture::inner(self.inner.call(req))
+    }
+}
