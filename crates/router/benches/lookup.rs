@@ -1,0 +1,70 @@
+//! Route lookup cost as the rule count grows: 10, 100 and 1,000 rules.
+//!
+//! Each "resource" `r{i}` registers three rules, as a REST API would: the literal list route
+//! `/api/r{i}`, the item route `/api/r{i}/<arg>` (u64) and a two-argument route
+//! `/api/r{i}/<arg>/items/` (u64, String). Lookups hit the **last** resource registered (the
+//! worst case for a linear scan), plus a path no rule matches.
+//!
+//! Run: `cargo bench -p postern-router --bench lookup -- --warm-up-time 1 --measurement-time 2`
+
+// `criterion_group!` generates an undocumented function.
+#![allow(missing_docs)]
+
+use bytes::Bytes;
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use postern_core::{Method, Request};
+use postern_router::Router;
+use std::hint::black_box;
+
+fn router(rules: usize) -> Router {
+    let mut router = Router::new();
+    for i in 0..rules / 3 {
+        router
+            .add(&format!("/api/r{i}"), Method::Get, || "list")
+            .expect("literal route");
+        router
+            .add(&format!("/api/r{i}/<arg>"), Method::Get, |id: u64| format!("{id}"))
+            .expect("item route");
+        router
+            .add(
+                &format!("/api/r{i}/<arg>/items/"),
+                Method::Get,
+                |id: u64, name: String| format!("{id}{name}"),
+            )
+            .expect("two-argument route");
+    }
+    router
+}
+
+fn request(path: &str) -> Request {
+    let request = http::Request::get(path)
+        .body(Bytes::new())
+        .expect("valid request");
+    Request::from_http(request)
+}
+
+fn lookup(c: &mut Criterion) {
+    let mut group = c.benchmark_group("lookup");
+    for rules in [10usize, 100, 1000] {
+        let router = router(rules);
+        let last = rules / 3 - 1;
+        let cases = [
+            ("literal", format!("/api/r{last}")),
+            ("one_arg", format!("/api/r{last}/12345")),
+            ("two_args", format!("/api/r{last}/12345/items/widget")),
+            ("miss", format!("/api/r{last}/12345/nothing")),
+        ];
+        for (name, path) in cases {
+            let request = request(&path);
+            let expect_hit = name != "miss";
+            assert_eq!(router.find(&request).is_some(), expect_hit, "{name} {path}");
+            group.bench_with_input(BenchmarkId::new(name, rules), &request, |b, request| {
+                b.iter(|| router.find(black_box(request)))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, lookup);
+criterion_main!(benches);

@@ -1,0 +1,177 @@
+//! Registered rules (Qt's `QHttpServerRouterRule`): pattern, methods, compiled path regex,
+//! extra conditions and the handler.
+
+use std::fmt;
+use std::sync::Arc;
+
+use postern_core::{Methods, Request};
+use regex_lite::Regex;
+
+use crate::convert::ArgType;
+use crate::handler::DynHandler;
+
+/// A rule's position in registration order; earlier rules win.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RuleId(pub(crate) u32);
+
+impl RuleId {
+    /// The registration index (0 for the first rule).
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// An extra condition a rule checks after its method and path match (Qt's
+/// `QHttpServerRouterRule::matches()` override point).
+///
+/// Implemented for closures `Fn(&Request) -> bool`. A rule whose condition fails does not
+/// match, and matching goes on with the next rule.
+///
+/// ```
+/// use postern_core::Request;
+/// use postern_router::{HttpServer, RuleCondition};
+///
+/// /// Matches only requests with this query parameter (Qt's `QueryRequireRouterRule`).
+/// struct RequireQuery(&'static str);
+///
+/// impl RuleCondition for RequireQuery {
+///     fn matches(&self, request: &Request) -> bool {
+///         request.query_value(self.0).is_some()
+///     }
+/// }
+///
+/// let mut server = HttpServer::new();
+/// server.route("/search", || "results")?.when(RequireQuery("q"));
+/// server.route("/search", || "add ?q=")?;
+/// server
+///     .route("/admin", || "hi")?
+///     .when(|request: &Request| request.value("x-admin").is_some());
+/// # Ok::<(), postern_router::RouteError>(())
+/// ```
+pub trait RuleCondition: Send + Sync + 'static {
+    /// Whether the rule applies to `request`.
+    fn matches(&self, request: &Request) -> bool;
+}
+
+impl<F> RuleCondition for F
+where
+    F: Fn(&Request) -> bool + Send + Sync + 'static,
+{
+    fn matches(&self, request: &Request) -> bool {
+        self(request)
+    }
+}
+
+/// A registered rule.
+pub struct Rule {
+    pub(crate) pattern: String,
+    pub(crate) methods: Methods,
+    pub(crate) arg_types: Vec<ArgType>,
+    /// Bytes of literal prefix, already checked by the index.
+    pub(crate) prefix_len: usize,
+    /// Matches the path after the prefix; `None` for a rule without path arguments.
+    pub(crate) regex: Option<Regex>,
+    /// The capture-group index of each path argument in `regex`.
+    pub(crate) groups: Vec<usize>,
+    pub(crate) path_regex: String,
+    pub(crate) conditions: Vec<Box<dyn RuleCondition>>,
+    pub(crate) handler: Arc<dyn DynHandler>,
+}
+
+impl Rule {
+    /// The path pattern as registered.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// The methods the rule answers.
+    pub fn methods(&self) -> Methods {
+        self.methods
+    }
+
+    /// The handler's path-argument types, in order.
+    pub fn arg_types(&self) -> &[ArgType] {
+        &self.arg_types
+    }
+
+    /// The anchored regex the whole decoded path must match, as Qt would log it
+    /// (`^/user/(?P<a0>[+-]?\d+)$`). Literal text is escaped.
+    pub fn path_regex(&self) -> &str {
+        &self.path_regex
+    }
+
+    /// How many extra conditions the rule checks.
+    pub fn condition_count(&self) -> usize {
+        self.conditions.len()
+    }
+
+    /// Whether `path` (decoded, starting with the rule's literal prefix as the index
+    /// guarantees) matches; on success the captures are in `captures`.
+    pub(crate) fn match_path<'p>(&self, path: &'p str, captures: &mut Vec<&'p str>) -> bool {
+        captures.clear();
+        let Some(regex) = &self.regex else {
+            return path.len() == self.prefix_len;
+        };
+        let Some(rest) = path.get(self.prefix_len..) else {
+            return false;
+        };
+        let Some(found) = regex.captures(rest) else {
+            return false;
+        };
+        captures.extend(
+            self.groups
+                .iter()
+                .map(|&group| found.get(group).map_or("", |m| m.as_str())),
+        );
+        true
+    }
+
+    pub(crate) fn conditions_hold(&self, request: &Request) -> bool {
+        self.conditions
+            .iter()
+            .all(|condition| condition.matches(request))
+    }
+}
+
+impl fmt::Debug for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rule")
+            .field("pattern", &self.pattern)
+            .field("methods", &self.methods)
+            .field("path_regex", &self.path_regex)
+            .field("arg_types", &self.arg_types)
+            .field("conditions", &self.conditions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The rule [`HttpServer::route`](crate::HttpServer::route) just registered: read it, or add
+/// conditions with [`when`](Self::when) (Qt returns the rule pointer for the same purpose).
+///
+/// Derefs to [`Rule`].
+#[derive(Debug)]
+pub struct RuleHandle<'a> {
+    pub(crate) id: RuleId,
+    pub(crate) rule: &'a mut Rule,
+}
+
+impl RuleHandle<'_> {
+    /// The rule's id.
+    pub fn id(&self) -> RuleId {
+        self.id
+    }
+
+    /// Adds a condition: the rule then matches only requests for which every condition holds.
+    pub fn when(self, condition: impl RuleCondition) -> Self {
+        self.rule.conditions.push(Box::new(condition));
+        self
+    }
+}
+
+impl std::ops::Deref for RuleHandle<'_> {
+    type Target = Rule;
+
+    fn deref(&self) -> &Rule {
+        self.rule
+    }
+}

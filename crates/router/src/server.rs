@@ -1,0 +1,271 @@
+//! [`HttpServer`]: Qt's `QHttpServer`, an [`AbstractHttpServer`] that dispatches to rules.
+
+use std::fmt;
+
+use http::StatusCode;
+use http::header::{ALLOW, HeaderValue};
+use postern_core::{AbstractHttpServer, Handled, Method, Methods, Request, Responder, Response};
+
+use crate::convert::ConverterRegistry;
+use crate::error::RouteError;
+use crate::handler::{Handler, Reply};
+use crate::router::{Dispatch, Router};
+use crate::rule::RuleHandle;
+
+const TARGET: &str = "postern::router";
+
+type MissingHandler = Box<dyn Fn(&Request, Responder) + Send + Sync>;
+type AfterRequestHandler = Box<dyn Fn(&Request, &mut Response) + Send + Sync>;
+
+/// The routing server (Qt's `QHttpServer`): an ordered list of rules, a missing handler and
+/// after-request handlers. Build it, then serve it with
+/// [`postern_core::HttpService`] on a [`postern_core::Server`].
+///
+/// ```
+/// use http::header::{HeaderValue, SERVER};
+/// use postern_core::{Method, Request, Responder};
+/// use postern_router::HttpServer;
+///
+/// let mut server = HttpServer::new();
+/// server.route("/", || "Hello world")?;
+/// server.route("/user/", |id: u32| format!("User {id}"))?;
+/// server.route_with_methods("/user/", Method::Post | Method::Put, |id: u32, request: &Request| {
+///     format!("stored {} bytes for {id}", request.body().len())
+/// })?;
+/// server.add_after_request_handler(|_request: &Request, response: &mut postern_core::Response| {
+///     response.headers_mut().insert(SERVER, HeaderValue::from_static("Postern"));
+/// });
+/// server.set_missing_handler(|request: &Request, responder: Responder| {
+///     responder.send(postern_core::Response::text(format!("no page at {}", request.path()))
+///         .with_status(http::StatusCode::NOT_FOUND));
+/// });
+/// # Ok::<(), postern_router::RouteError>(())
+/// ```
+///
+/// Rules are added before serving: once the server is shared with the connections it is
+/// immutable (Qt forbids changing the router from its rules; Rust's ownership makes that a
+/// compile error).
+pub struct HttpServer {
+    router: Router,
+    missing: Option<MissingHandler>,
+    after: Vec<AfterRequestHandler>,
+    head_as_get: bool,
+    method_not_allowed: bool,
+}
+
+impl Default for HttpServer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for HttpServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpServer")
+            .field("router", &self.router)
+            .field("missing_handler", &self.missing.is_some())
+            .field("after_request_handlers", &self.after.len())
+            .field("head_as_get", &self.head_as_get)
+            .field("method_not_allowed", &self.method_not_allowed)
+            .finish()
+    }
+}
+
+impl HttpServer {
+    /// A server with no rules, the default converters, GET rules answering HEAD, and no 405.
+    pub fn new() -> Self {
+        Self {
+            router: Router::new(),
+            missing: None,
+            after: Vec::new(),
+            head_as_get: true,
+            method_not_allowed: false,
+        }
+    }
+
+    /// Qt's exact behaviour: HEAD is only answered by rules that list it, and a path that
+    /// matches with the wrong method gets the missing handler (404), as Qt does.
+    pub fn qt_compatible() -> Self {
+        Self {
+            head_as_get: false,
+            ..Self::new()
+        }
+    }
+
+    /// Registers `handler` for `pattern` and every known method (Qt's `route(path, handler)`).
+    ///
+    /// The pattern's `<arg>` placeholders take the handler's path arguments in order; surplus
+    /// arguments are appended at the end (`/user/` with `|id: u32|` matches `/user/42`). The
+    /// decoded path must match whole; the query is ignored; a trailing slash counts.
+    ///
+    /// # Errors
+    /// See [`RouteError`]: empty method set, bad pattern, more `<arg>` than path arguments, or
+    /// an argument type without a converter.
+    pub fn route<H, M>(&mut self, pattern: &str, handler: H) -> Result<RuleHandle<'_>, RouteError>
+    where
+        H: Handler<M>,
+        M: 'static,
+    {
+        self.router.add(pattern, Methods::ANY_KNOWN, handler)
+    }
+
+    /// Registers `handler` for `pattern` and the given methods (`Method::Get`,
+    /// `Method::Get | Method::Post`, or a [`Methods`] set).
+    ///
+    /// # Errors
+    /// As [`route`](Self::route).
+    pub fn route_with_methods<H, M>(
+        &mut self,
+        pattern: &str,
+        methods: impl Into<Methods>,
+        handler: H,
+    ) -> Result<RuleHandle<'_>, RouteError>
+    where
+        H: Handler<M>,
+        M: 'static,
+    {
+        self.router.add(pattern, methods, handler)
+    }
+
+    /// The router (Qt's `router()`).
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// The router, mutably.
+    pub fn router_mut(&mut self) -> &mut Router {
+        &mut self.router
+    }
+
+    /// The converter registry.
+    pub fn converters(&self) -> &ConverterRegistry {
+        self.router.converters()
+    }
+
+    /// The converter registry, to add, replace, remove or clear converters before routes
+    /// that use them are registered.
+    pub fn converters_mut(&mut self) -> &mut ConverterRegistry {
+        self.router.converters_mut()
+    }
+
+    /// Answers requests no rule takes (Qt's `setMissingHandler`). The handler writes through
+    /// the responder; after-request handlers do **not** run on what it writes (as in Qt).
+    pub fn set_missing_handler<F>(&mut self, handler: F)
+    where
+        F: Fn(&Request, Responder) + Send + Sync + 'static,
+    {
+        self.missing = Some(Box::new(handler));
+    }
+
+    /// Restores the default missing handler: 404 with an empty body
+    /// (`content-type: application/x-empty`).
+    pub fn clear_missing_handler(&mut self) {
+        self.missing = None;
+    }
+
+    /// Adds a handler that may change every *returned* response before it is sent (Qt's
+    /// `addAfterRequestHandler`). They run in registration order, on responses returned by
+    /// handlers (at once or from a future), on the default 404 and on the opt-in 405; not on
+    /// what handlers write through a [`Responder`], nor on a custom missing handler's answer.
+    pub fn add_after_request_handler<F>(&mut self, handler: F)
+    where
+        F: Fn(&Request, &mut Response) + Send + Sync + 'static,
+    {
+        self.after.push(Box::new(handler));
+    }
+
+    /// Whether a HEAD request that no rule lists is answered by the first GET rule (the
+    /// body is dropped on the wire, the headers kept). Default `true`; Qt: `false`.
+    pub fn set_head_as_get(&mut self, enabled: bool) {
+        self.head_as_get = enabled;
+    }
+
+    /// Whether a path that some rule matches, but with other methods, gets
+    /// **405 Method Not Allowed** with an `Allow` header instead of the missing handler.
+    /// Default `false` (Qt sends 404).
+    pub fn set_method_not_allowed(&mut self, enabled: bool) {
+        self.method_not_allowed = enabled;
+    }
+
+    /// Builder form of [`set_method_not_allowed`](Self::set_method_not_allowed).
+    pub fn with_method_not_allowed(mut self, enabled: bool) -> Self {
+        self.method_not_allowed = enabled;
+        self
+    }
+
+    /// Builder form of [`set_head_as_get`](Self::set_head_as_get).
+    pub fn with_head_as_get(mut self, enabled: bool) -> Self {
+        self.head_as_get = enabled;
+        self
+    }
+
+    fn send(&self, request: &Request, mut response: Response, responder: Responder) {
+        for handler in &self.after {
+            handler(request, &mut response);
+        }
+        responder.send(response);
+    }
+
+    fn method_not_allowed_response(&self, request: &Request, path: &str) -> Option<Response> {
+        let mut allowed = self.router.allowed_methods(request, path);
+        if allowed.is_empty() {
+            return None;
+        }
+        if self.head_as_get && allowed.contains(Method::Get) {
+            allowed |= Method::Head;
+        }
+        let list = allowed
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let value = HeaderValue::from_str(&list).ok()?;
+        tracing::debug!(target: TARGET, path, allow = list, "method not allowed");
+        Some(Response::new(StatusCode::METHOD_NOT_ALLOWED).with_header(ALLOW, value))
+    }
+}
+
+impl AbstractHttpServer for HttpServer {
+    async fn handle_request(&self, request: &Request, responder: Responder) -> Handled {
+        let mut slot = Some(responder);
+        let dispatch = {
+            let path = request.decoded_path();
+            let dispatch = self
+                .router
+                .dispatch(request, &path, &mut slot, self.head_as_get);
+            if matches!(dispatch, Dispatch::NoMatch)
+                && self.method_not_allowed
+                && let Some(response) = self.method_not_allowed_response(request, &path)
+                && let Some(responder) = slot.take()
+            {
+                self.send(request, response, responder);
+                return Handled::Yes;
+            }
+            dispatch
+        };
+        let response = match dispatch {
+            Dispatch::NoMatch => {
+                return match slot {
+                    Some(responder) => Handled::No(responder),
+                    None => Handled::Yes,
+                };
+            }
+            Dispatch::Ran(Reply::Ready(response)) => response,
+            Dispatch::Ran(Reply::Pending(future)) => future.await,
+        };
+        if let (Some(response), Some(responder)) = (response, slot) {
+            self.send(request, response, responder);
+        }
+        Handled::Yes
+    }
+
+    async fn missing_handler(&self, request: &Request, responder: Responder) {
+        match &self.missing {
+            Some(handler) => handler(request, responder),
+            None => {
+                tracing::debug!(target: TARGET, path = request.path(), "missing handler");
+                self.send(request, Response::new(StatusCode::NOT_FOUND), responder);
+            }
+        }
+    }
+}
