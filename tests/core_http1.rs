@@ -1,0 +1,263 @@
+//! HTTP/1.0 and HTTP/1.1 over raw TCP: keep-alive, pipelining,
+//! `Connection: close`, HEAD, `Expect: 100-continue`, the missing handler, a
+//! dropped responder, and the request facts a handler sees.
+
+mod support;
+
+use http::StatusCode;
+use postern_core::{AbstractHttpServer, Handled, Request, Responder};
+use support::{Raw, RawResponse, TestServer, addr, start};
+
+/// Header names of `response`, sorted, for exact comparisons.
+fn names(response: &RawResponse) -> Vec<&str> {
+    let mut names: Vec<&str> = response.headers.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    names
+}
+
+/// An IMF-fixdate as RFC 9110 §5.6.7 writes it: `Sun, 06 Nov 1994 08:49:37 GMT`.
+fn assert_http_date(value: &str) {
+    let bytes = value.as_bytes();
+    assert_eq!(bytes.len(), 29, "date {value:?}");
+    assert!(value.ends_with(" GMT"), "date {value:?}");
+    assert_eq!(&value[3..5], ", ", "date {value:?}");
+    assert!(
+        ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].contains(&&value[..3]),
+        "date {value:?}"
+    );
+}
+
+fn assert_hello(response: &RawResponse, status_line: &str) {
+    assert_eq!(response.status_line, status_line);
+    assert_eq!(response.header("content-type"), Some("text/plain"));
+    assert_eq!(response.header("x-test"), Some("yes"));
+    assert_eq!(response.header("content-length"), Some("5"));
+    assert_http_date(response.header("date").expect("a date header"));
+    assert_eq!(response.body, b"hello");
+}
+
+#[tokio::test]
+async fn http10_without_keep_alive_is_closed_after_the_response() {
+    let server = start(TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    let response = raw.roundtrip("GET /hello HTTP/1.0\r\n\r\n").await;
+    assert_hello(&response, "HTTP/1.0 200 OK");
+    assert_eq!(
+        names(&response),
+        ["content-length", "content-type", "date", "x-test"]
+    );
+    assert_eq!(raw.eof().await, b"", "nothing after the response, then EOF");
+}
+
+#[tokio::test]
+async fn http10_with_keep_alive_stays_open_for_a_second_request() {
+    let server = start(TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    let first = raw
+        .roundtrip("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        .await;
+    assert_hello(&first, "HTTP/1.0 200 OK");
+    assert_eq!(first.header("connection"), Some("keep-alive"));
+
+    let second = raw
+        .roundtrip("POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 4\r\n\r\nping")
+        .await;
+    assert_eq!(second.status_line, "HTTP/1.0 200 OK");
+    assert_eq!(second.header("connection"), Some("keep-alive"));
+    assert_eq!(second.header("x-method"), Some("POST"));
+    assert_eq!(second.body, b"ping");
+
+    // A last request without keep-alive ends the connection.
+    let third = raw.roundtrip("GET /hello HTTP/1.0\r\n\r\n").await;
+    assert_hello(&third, "HTTP/1.0 200 OK");
+    assert_eq!(raw.eof().await, b"");
+}
+
+#[tokio::test]
+async fn http11_pipelined_requests_are_answered_in_order() {
+    let server = start(TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    // Three requests in one write; the first one is slow.
+    raw.send(concat!(
+        "GET /slow?ms=300 HTTP/1.1\r\nHost: a\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc",
+        "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n",
+    ))
+    .await;
+    let slow = raw.response().await;
+    assert_eq!(slow.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(slow.body, b"slow 300");
+    let echo = raw.response().await;
+    assert_eq!(echo.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(echo.header("x-method"), Some("POST"));
+    assert_eq!(echo.body, b"abc");
+    let hello = raw.response().await;
+    assert_hello(&hello, "HTTP/1.1 200 OK");
+
+    // Still open: a fourth request on the same connection works.
+    let again = raw
+        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
+    assert_hello(&again, "HTTP/1.1 200 OK");
+}
+
+#[tokio::test]
+async fn connection_close_is_honoured() {
+    let server = start(TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    let response = raw
+        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        .await;
+    assert_hello(&response, "HTTP/1.1 200 OK");
+    assert_eq!(response.header("connection"), Some("close"));
+    assert_eq!(raw.eof().await, b"", "EOF right after the response");
+}
+
+#[tokio::test]
+async fn head_has_no_body_but_keeps_the_content_length() {
+    let server = start(TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    raw.send("HEAD /hello HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    let head = raw.head_response().await;
+    assert_eq!(head.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(head.header("content-length"), Some("5"));
+    assert_eq!(head.header("content-type"), Some("text/plain"));
+    assert_eq!(head.header("x-test"), Some("yes"));
+    // Had any body bytes followed the head, this response would not parse.
+    let get = raw
+        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
+    assert_hello(&get, "HTTP/1.1 200 OK");
+}
+
+#[tokio::test]
+async fn expect_100_continue_gets_an_interim_response_first() {
+    let server = start(TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    let interim = raw
+        .roundtrip(
+            "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+        )
+        .await;
+    assert_eq!(interim.status_line, "HTTP/1.1 100 Continue");
+    assert!(interim.headers.is_empty(), "{:?}", interim.headers);
+    let response = raw.roundtrip("hello").await;
+    assert_eq!(response.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(response.header("x-method"), Some("POST"));
+    assert_eq!(response.body, b"hello");
+}
+
+#[tokio::test]
+async fn a_declined_request_gets_the_default_404() {
+    let server = start(TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    let response = raw
+        .roundtrip("GET /nobody/answers/this HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
+    assert_eq!(response.status_line, "HTTP/1.1 404 Not Found");
+    assert_eq!(response.header("content-type"), Some("application/x-empty"));
+    assert_eq!(response.header("content-length"), Some("0"));
+    assert_eq!(names(&response), ["content-length", "content-type", "date"]);
+    assert_eq!(response.body, b"");
+    // The connection stays usable.
+    let hello = raw
+        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
+    assert_hello(&hello, "HTTP/1.1 200 OK");
+}
+
+/// Declines everything and answers with its own missing handler.
+struct OwnMissingHandler;
+
+impl AbstractHttpServer for OwnMissingHandler {
+    async fn handle_request(&self, _: &Request, responder: Responder) -> Handled {
+        Handled::No(responder)
+    }
+
+    async fn missing_handler(&self, request: &Request, responder: Responder) {
+        responder.write_with_mime(
+            format!("no route for {}", request.path()),
+            "text/plain",
+            StatusCode::IM_A_TEAPOT,
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_overridden_missing_handler_answers_declined_requests() {
+    let server = start(OwnMissingHandler).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    let response = raw.roundtrip("GET /x HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    assert_eq!(response.status_line, "HTTP/1.1 418 I'm a teapot");
+    assert_eq!(response.header("content-type"), Some("text/plain"));
+    assert_eq!(response.body, b"no route for /x");
+}
+
+#[tokio::test]
+async fn a_dropped_responder_answers_500() {
+    let server = start(TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    let response = raw.roundtrip("GET /drop HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    assert_eq!(response.status_line, "HTTP/1.1 500 Internal Server Error");
+    assert_eq!(response.header("content-type"), Some("application/x-empty"));
+    assert_eq!(response.header("content-length"), Some("0"));
+    assert_eq!(response.body, b"");
+    let hello = raw
+        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
+    assert_hello(&hello, "HTTP/1.1 200 OK");
+}
+
+#[tokio::test]
+async fn request_facts_reach_the_handler() {
+    let server = start(TestServer).await;
+    let server_addr = addr(&server);
+    let mut raw = Raw::connect(server_addr).await;
+    let client_addr = raw.local_addr();
+    let response = raw
+        .roundtrip(concat!(
+            "PUT /info?x=1&y=two+words&z=%C3%A9&flag HTTP/1.1\r\n",
+            "Host: device.test:8080\r\n",
+            "X-Multi: 1\r\n",
+            "x-multi: 2\r\n",
+            "Content-Length: 7\r\n",
+            "\r\n",
+            "payload",
+        ))
+        .await;
+    assert_eq!(response.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    let facts: serde_json::Value = serde_json::from_slice(&response.body).expect("JSON");
+    assert_eq!(
+        facts,
+        serde_json::json!({
+            "method": "PUT",
+            "version": "HTTP/1.1",
+            "url": "http://device.test:8080/info?x=1&y=two+words&z=%C3%A9&flag",
+            "path": "/info",
+            "host": "device.test:8080",
+            "query": [["x", "1"], ["y", "two words"], ["z", "é"], ["flag", ""]],
+            "remote": client_addr.to_string(),
+            "local": server_addr.to_string(),
+            "transport": "Tcp",
+            "scheme": "http",
+            "alpn": null,
+            "sni": null,
+            "tls_version": null,
+            "x_multi": "1, 2",
+            "body": "payload",
+        })
+    );
+}
+
+#[tokio::test]
+async fn http10_without_host_gets_the_loopback_url() {
+    let server = start(TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    let response = raw.roundtrip("GET /info?a=b HTTP/1.0\r\n\r\n").await;
+    assert_eq!(response.status_line, "HTTP/1.0 200 OK");
+    let facts: serde_json::Value = serde_json::from_slice(&response.body).expect("JSON");
+    assert_eq!(facts["url"], "http://127.0.0.1/info?a=b");
+    assert_eq!(facts["host"], serde_json::Value::Null);
+    assert_eq!(facts["version"], "HTTP/1.0");
+}
