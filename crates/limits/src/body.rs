@@ -59,6 +59,13 @@ impl<B> ResponseBody<B> {
     }
 }
 
+impl<B> Default for ResponseBody<B> {
+    /// The empty body of a refusal.
+    fn default() -> Self {
+        ResponseBody::rejection()
+    }
+}
+
 impl<B: Body> Body for ResponseBody<B> {
     type Data = B::Data;
     type Error = B::Error;
