@@ -113,7 +113,7 @@ fn status_response(status: StatusCode) -> http::Response<ResponseBody> {
 }
 
 fn body_error_response(error: BoxError) -> http::Response<ResponseBody> {
-    let status = if is_body_too_large(&*error) {
+    let status = if postern_limits::is_body_too_large(&*error) {
         StatusCode::PAYLOAD_TOO_LARGE
     } else {
         StatusCode::BAD_REQUEST
@@ -124,18 +124,6 @@ fn body_error_response(error: BoxError) -> http::Response<ResponseBody> {
         .headers_mut()
         .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     response
-}
-
-/// Whether a body error (or one of its sources) says a size limit was hit.
-fn is_body_too_large(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current = Some(error);
-    while let Some(e) = current {
-        if e.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        current = e.source();
-    }
-    false
 }
 
 impl<T, B> tower_service::Service<http::Request<B>> for HttpService<T>

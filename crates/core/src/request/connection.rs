@@ -103,11 +103,21 @@ impl ConnectionInfo {
         }
     }
 
-    /// Reads the peer address out of request extensions; the accessor
-    /// postern-limits uses to find the client.
+    /// The address limits should key this client by: the peer address, or
+    /// `127.0.0.1:0` on Unix sockets (as Qt counts local clients as
+    /// localhost).
+    pub fn client_addr(&self) -> Option<SocketAddr> {
+        match self.inner.transport {
+            Transport::Unix => Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            _ => self.inner.remote,
+        }
+    }
+
+    /// Reads [`client_addr`](Self::client_addr) out of request extensions:
+    /// the peer accessor Postern's server gives postern-limits.
     pub fn peer_from_extensions(extensions: &http::Extensions) -> Option<SocketAddr> {
         extensions
             .get::<ConnectionInfo>()
-            .and_then(ConnectionInfo::remote_addr)
+            .and_then(ConnectionInfo::client_addr)
     }
 }

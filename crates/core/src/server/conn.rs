@@ -17,6 +17,7 @@ use super::activity::{Activity, Verdict};
 use super::conn_service::ConnService;
 use super::rewind::{Protocol, Rewind, sniff};
 use super::shared::{Phase, Shared};
+use crate::server::RequestBody;
 use crate::{Configuration, ConnectionInfo};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -69,7 +70,7 @@ pub(crate) async fn serve_connection<S, B, I>(
     info: ConnectionInfo,
 ) -> Ending
 where
-    S: Service<http::Request<Incoming>, Response = http::Response<B>>
+    S: Service<http::Request<RequestBody>, Response = http::Response<B>>
         + Clone
         + Send
         + Sync
@@ -80,7 +81,8 @@ where
     B::Error: Into<BoxError>,
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let config = shared.config();
+    let snapshot = shared.snapshot();
+    let config = &snapshot.config;
     let phase = shared.phase.subscribe();
     let peer = info.remote_addr();
     let sniffed = tokio::time::timeout(config.timeouts.first_byte, sniff(&mut io)).await;
@@ -98,15 +100,20 @@ where
     };
     let activity = Activity::new(protocol == Protocol::Http1);
     let io = TokioIo::new(Rewind::new(io, prefix, len, Arc::clone(&activity)));
-    let service = ConnService::new(shared, info, Arc::clone(&activity));
+    let service = ConnService::new(
+        Arc::clone(&shared),
+        Arc::clone(&snapshot),
+        info,
+        Arc::clone(&activity),
+    );
     match protocol {
         Protocol::Http1 => {
             #[cfg(feature = "http1")]
             {
-                let conn = http1_builder(&config)
+                let conn = http1_builder(config)
                     .serve_connection(io, service)
                     .with_upgrades();
-                drive(conn, &activity, &config, phase, "postern::http1").await
+                drive(conn, &activity, config, phase, "postern::http1").await
             }
             #[cfg(not(feature = "http1"))]
             {
@@ -118,8 +125,8 @@ where
         Protocol::Http2 => {
             #[cfg(feature = "http2")]
             {
-                let conn = http2_builder(&config).serve_connection(io, service);
-                drive(conn, &activity, &config, phase, "postern::http2").await
+                let conn = http2_builder(config).serve_connection(io, service);
+                drive(conn, &activity, config, phase, "postern::http2").await
             }
             #[cfg(not(feature = "http2"))]
             {
@@ -133,6 +140,7 @@ where
 
 #[cfg(feature = "http1")]
 fn http1_builder(config: &Configuration) -> hyper::server::conn::http1::Builder {
+    use postern_limits::size::{hyper_max_buf_size, hyper_max_header_size, hyper_max_headers};
     let sizes = &config.limits.sizes;
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -142,30 +150,15 @@ fn http1_builder(config: &Configuration) -> hyper::server::conn::http1::Builder 
         .header_read_timeout(config.timeouts.keep_alive + config.timeouts.request_head)
         .keep_alive(true)
         .half_close(false)
-        .max_buf_size(hyper_buffer_size(sizes));
-    if let Some(fields) = sizes.max_header_fields {
-        // hyper parses up to 100 fields on the stack; past that it allocates
-        // per request, so raise it only when the configuration asks for more.
-        if fields >= 100 {
-            builder.max_headers(usize::try_from(fields + 1).unwrap_or(usize::MAX));
-        }
-    } else {
-        builder.max_headers(10_000);
+        .max_buf_size(hyper_max_buf_size(sizes))
+        .max_header_size(hyper_max_header_size(sizes));
+    let fields = hyper_max_headers(sizes);
+    // Up to 100 fields hyper parses on the stack; setting any value makes it
+    // allocate per request, so set it only when more are allowed.
+    if fields > 100 {
+        builder.max_headers(fields);
     }
     builder
-}
-
-/// hyper's read buffer bound: room for the largest head the limits admit
-/// (so the limits layer, not hyper, decides), at least hyper's minimum.
-#[cfg(feature = "http1")]
-fn hyper_buffer_size(sizes: &postern_limits::config::SizeLimits) -> usize {
-    const HYPER_MIN: u64 = 8192;
-    const HYPER_DEFAULT: u64 = 8192 + 4096 * 100;
-    let head = match (sizes.max_url, sizes.max_total_header) {
-        (Some(url), Some(headers)) => url + headers + 1024,
-        _ => HYPER_DEFAULT,
-    };
-    usize::try_from(head.max(HYPER_MIN)).unwrap_or(usize::MAX)
 }
 
 #[cfg(feature = "http2")]
@@ -173,14 +166,8 @@ fn http2_builder(
     config: &Configuration,
 ) -> hyper::server::conn::http2::Builder<hyper_util::rt::TokioExecutor> {
     let h2 = &config.http2;
-    let header_list = config
-        .limits
-        .sizes
-        .max_total_header
-        .and_then(|total| u32::try_from(total).ok())
-        .map_or(h2.max_header_list_size, |total| {
-            total.max(h2.max_header_list_size)
-        });
+    let header_list = postern_limits::size::h2_max_header_list_size(&config.limits.sizes)
+        .max(h2.max_header_list_size);
     let mut builder =
         hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
     builder

@@ -16,14 +16,19 @@ use tower_service::Service;
 
 use super::activity::{Activity, InFlight};
 use super::body::ServerBody;
-use super::shared::Shared;
+use super::shared::{Shared, Snapshot};
 use super::strict;
 use crate::ConnectionInfo;
+use crate::server::RequestBody;
+use postern_limits::{LimitsService, ResponseBody as LimitsBody};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub(crate) struct ConnService<S> {
     shared: Arc<Shared<S>>,
+    /// The stack in force when the connection opened; requests use it until
+    /// the configuration changes, so the hot path takes no lock.
+    snapshot: Arc<Snapshot<S>>,
     info: ConnectionInfo,
     activity: Arc<Activity>,
 }
@@ -31,11 +36,13 @@ pub(crate) struct ConnService<S> {
 impl<S> ConnService<S> {
     pub(crate) fn new(
         shared: Arc<Shared<S>>,
+        snapshot: Arc<Snapshot<S>>,
         info: ConnectionInfo,
         activity: Arc<Activity>,
     ) -> Self {
         ConnService {
             shared,
+            snapshot,
             info,
             activity,
         }
@@ -59,13 +66,13 @@ pub(crate) fn own_response<B>(status: StatusCode, close: bool) -> http::Response
 
 impl<S, B> hyper::service::Service<http::Request<Incoming>> for ConnService<S>
 where
-    S: Service<http::Request<Incoming>, Response = http::Response<B>> + Clone + Send + 'static,
+    S: Service<http::Request<RequestBody>, Response = http::Response<B>> + Clone + Send + 'static,
     S::Error: Into<BoxError>,
     B: http_body::Body<Data = Bytes>,
 {
-    type Response = http::Response<ServerBody<B>>;
+    type Response = http::Response<ServerBody<LimitsBody<B>>>;
     type Error = Infallible;
-    type Future = ConnFuture<S, http::Request<Incoming>>;
+    type Future = ConnFuture<LimitsService<S>, http::Request<Incoming>>;
 
     fn call(&self, mut request: http::Request<Incoming>) -> Self::Future {
         if let Err(ambiguity) = strict::check(request.version(), request.headers()) {
@@ -79,7 +86,12 @@ where
         }
         request.extensions_mut().insert(self.info.clone());
         let in_flight = InFlight::start(&self.activity);
-        ConnFuture::call(self.shared.service(), request, in_flight)
+        let service = if self.shared.is_current(&self.snapshot) {
+            self.snapshot.service.clone()
+        } else {
+            self.shared.snapshot().service.clone()
+        };
+        ConnFuture::call(service, request, in_flight)
     }
 }
 

@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tower_service::Service;
 
 use super::conn::{Ending, serve_connection};
 use super::shared::{LiveGuard, Phase, Shared};
+use crate::server::RequestBody;
 use crate::{ConnectionInfo, Transport};
+use postern_limits::{ConnectionPermit, ConnectionRefused};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -103,10 +104,15 @@ async fn accept_one(bound: &Bound) -> std::io::Result<Accepted> {
     }
 }
 
-/// Serve `io` in a task of its own, counted as a live connection.
-fn spawn_connection<S, B, I>(shared: &Arc<Shared<S>>, io: I, info: ConnectionInfo)
-where
-    S: Service<http::Request<Incoming>, Response = http::Response<B>>
+/// Serve `io` in a task of its own, counted as a live connection and
+/// holding its connection-limit permit until it ends.
+fn spawn_connection<S, B, I>(
+    shared: &Arc<Shared<S>>,
+    io: I,
+    info: ConnectionInfo,
+    permit: ConnectionPermit,
+) where
+    S: Service<http::Request<RequestBody>, Response = http::Response<B>>
         + Clone
         + Send
         + Sync
@@ -121,16 +127,57 @@ where
     let guard = LiveGuard::new(&shared);
     tokio::spawn(async move {
         let _guard = guard;
+        let _permit = permit;
         if serve_connection(Arc::clone(&shared), io, info).await == Ending::Cut {
             shared.count_cut();
         }
     });
 }
 
+/// Answer a connection over the caps the way its protocol understands:
+/// HTTP/1 gets `429` with `connection: close`, an HTTP/2 client a GOAWAY with
+/// ENHANCE_YOUR_CALM; then the connection is closed.
+async fn refuse<I>(mut io: I, wait: Duration)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const HTTP1_429: &[u8] =
+        b"HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
+    // An empty SETTINGS frame (the server preface), then GOAWAY with last
+    // stream 0 and error ENHANCE_YOUR_CALM (0xb).
+    const H2_GOAWAY: &[u8] = &[
+        0, 0, 0, 0x4, 0, 0, 0, 0, 0, //
+        0, 0, 8, 0x7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0b,
+    ];
+    let reply = match tokio::time::timeout(wait, super::rewind::sniff(&mut io)).await {
+        Ok(Ok(Some((super::rewind::Protocol::Http2, _, _)))) => H2_GOAWAY,
+        Ok(Ok(Some(_))) => HTTP1_429,
+        _ => return,
+    };
+    if io.write_all(reply).await.is_ok() && io.shutdown().await.is_ok() {
+        // Let the client read the answer before the socket goes away.
+        let mut sink = [0u8; 1024];
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            while matches!(io.read(&mut sink).await, Ok(n) if n > 0) {}
+        })
+        .await;
+    }
+}
+
+fn admit<S>(
+    shared: &Shared<S>,
+    client: Option<std::net::IpAddr>,
+) -> Result<ConnectionPermit, ConnectionRefused> {
+    shared.limiter.try_acquire(client).inspect_err(|refused| {
+        tracing::info!(target: "postern::server", %refused, "closing socket");
+    })
+}
+
 /// Accept until the server stops running.
 pub(crate) async fn accept_loop<S, B>(shared: Arc<Shared<S>>, bound: Bound)
 where
-    S: Service<http::Request<Incoming>, Response = http::Response<B>>
+    S: Service<http::Request<RequestBody>, Response = http::Response<B>>
         + Clone
         + Send
         + Sync
@@ -164,17 +211,28 @@ where
                 continue;
             }
         };
+        let wait = shared
+            .snapshot()
+            .config
+            .timeouts
+            .first_byte
+            .min(Duration::from_secs(2));
         match (accepted, &bound) {
             #[cfg(feature = "tls")]
             (Accepted::Tcp(stream, peer), Bound::Tls(_, tls)) => {
+                // Refused before the handshake: no CPU spent on it, no answer.
+                let Ok(permit) = admit(&shared, Some(peer.ip())) else {
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let local = stream.local_addr().ok();
                 let acceptor = tls.acceptor();
-                let handshake = shared.config().timeouts.tls_handshake;
+                let handshake = shared.snapshot().config.timeouts.tls_handshake;
                 let guard = LiveGuard::new(&shared);
                 let shared = Arc::clone(&shared);
                 tokio::spawn(async move {
                     let _guard = guard;
+                    let _permit = permit;
                     let tls_stream = match tokio::time::timeout(handshake, acceptor.accept(stream))
                         .await
                     {
@@ -198,15 +256,27 @@ where
             }
             (Accepted::Tcp(stream, peer), _) => {
                 let _ = stream.set_nodelay(true);
-                let local = stream.local_addr().ok();
-                let info = ConnectionInfo::new(Transport::Tcp, Some(peer), local, None);
-                spawn_connection(&shared, stream, info);
+                match admit(&shared, Some(peer.ip())) {
+                    Ok(permit) => {
+                        let local = stream.local_addr().ok();
+                        let info = ConnectionInfo::new(Transport::Tcp, Some(peer), local, None);
+                        spawn_connection(&shared, stream, info, permit);
+                    }
+                    Err(_) => {
+                        tokio::spawn(refuse(stream, wait));
+                    }
+                }
             }
             #[cfg(unix)]
-            (Accepted::Unix(stream), _) => {
-                let info = ConnectionInfo::new(Transport::Unix, None, None, None);
-                spawn_connection(&shared, stream, info);
-            }
+            (Accepted::Unix(stream), _) => match admit(&shared, None) {
+                Ok(permit) => {
+                    let info = ConnectionInfo::new(Transport::Unix, None, None, None);
+                    spawn_connection(&shared, stream, info, permit);
+                }
+                Err(_) => {
+                    tokio::spawn(refuse(stream, wait));
+                }
+            },
         }
     }
 }

@@ -60,8 +60,9 @@ use shared::{Phase, Shared};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The request body type services see on Postern's server.
-pub type RequestBody = Incoming;
+/// The request body services see on Postern's server: hyper's body, failing
+/// past the configured body limit (the server answers 413 for it).
+pub type RequestBody = postern_limits::RequestBody<Incoming>;
 
 enum Bind {
     Tcp(String),
@@ -134,7 +135,7 @@ impl ServerBuilder {
     /// Must be called inside a tokio runtime.
     pub async fn serve<S, B>(self, service: S) -> Result<RunningServer<S>, Error>
     where
-        S: Service<http::Request<Incoming>, Response = http::Response<B>>
+        S: Service<http::Request<RequestBody>, Response = http::Response<B>>
             + Clone
             + Send
             + Sync
@@ -146,7 +147,7 @@ impl ServerBuilder {
     {
         validate(&self.configuration)?;
         let running = RunningServer {
-            shared: Shared::new(service, self.configuration),
+            shared: Shared::new(service, self.configuration)?,
             listeners: std::sync::Mutex::new(Vec::new()),
         };
         for bind in self.binds {
@@ -204,7 +205,7 @@ pub struct RunningServer<S> {
     listeners: std::sync::Mutex<Vec<(ListenAddr, JoinHandle<()>)>>,
 }
 
-impl<S> std::fmt::Debug for RunningServer<S> {
+impl<S: Clone> std::fmt::Debug for RunningServer<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunningServer")
             .field("listeners", &self.listeners())
@@ -215,7 +216,7 @@ impl<S> std::fmt::Debug for RunningServer<S> {
 
 impl<S, B> RunningServer<S>
 where
-    S: Service<http::Request<Incoming>, Response = http::Response<B>>
+    S: Service<http::Request<RequestBody>, Response = http::Response<B>>
         + Clone
         + Send
         + Sync
@@ -264,7 +265,7 @@ where
     }
 }
 
-impl<S> RunningServer<S> {
+impl<S: Clone> RunningServer<S> {
     fn lock_listeners(&self) -> std::sync::MutexGuard<'_, Vec<(ListenAddr, JoinHandle<()>)>> {
         self.listeners
             .lock()
@@ -289,15 +290,16 @@ impl<S> RunningServer<S> {
 
     /// The configuration in force.
     pub fn configuration(&self) -> Configuration {
-        (*self.shared.config()).clone()
+        self.shared.snapshot().config.clone()
     }
 
-    /// Replace the configuration. New connections use all of it; existing
-    /// ones keep the timeouts and HTTP/2 settings they started with.
+    /// Replace the configuration. The limits apply from the next request on
+    /// every connection (the rate limiter keeps its counts when the rate
+    /// settings are unchanged) and the connection caps from the next accept;
+    /// timeouts and HTTP/2 settings apply to connections opened afterwards.
     pub fn set_configuration(&self, configuration: Configuration) -> Result<(), Error> {
         validate(&configuration)?;
-        self.shared.set_config(configuration);
-        Ok(())
+        self.shared.set_config(configuration)
     }
 
     /// Connections open now.

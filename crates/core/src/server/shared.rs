@@ -1,12 +1,14 @@
-//! State shared by every connection of one server: the service, the live
-//! configuration, and the shutdown signals.
+//! State shared by every connection of one server: the service stack, the
+//! live configuration, the connection limiter, and the shutdown signals.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
+use postern_limits::{ConnectionLimiter, LimitsLayer, LimitsService};
 use tokio::sync::{Notify, watch};
+use tower_layer::Layer;
 
-use crate::Configuration;
+use crate::{Configuration, ConnectionInfo, Error};
 
 /// Where the server is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,47 +20,90 @@ pub(crate) enum Phase {
     Closing,
 }
 
+/// One configuration and the service stack built from it.
+pub(crate) struct Snapshot<S> {
+    pub(crate) generation: u64,
+    pub(crate) config: Configuration,
+    pub(crate) layer: LimitsLayer,
+    pub(crate) service: LimitsService<S>,
+}
+
 pub(crate) struct Shared<S> {
     service: S,
-    config: RwLock<Arc<Configuration>>,
+    current: RwLock<Arc<Snapshot<S>>>,
+    generation: AtomicU64,
+    pub(crate) limiter: ConnectionLimiter,
     pub(crate) phase: watch::Sender<Phase>,
     live: AtomicUsize,
     cut: AtomicUsize,
     drained: Notify,
 }
 
+fn limits_error(error: postern_limits::config::ConfigError) -> Error {
+    Error::config("invalid limits", Some(Box::new(error)))
+}
+
 impl<S: Clone> Shared<S> {
-    pub(crate) fn new(service: S, config: Configuration) -> Arc<Self> {
-        Arc::new(Shared {
+    pub(crate) fn new(service: S, config: Configuration) -> Result<Arc<Self>, Error> {
+        let layer = LimitsLayer::try_new(&config.limits)
+            .map_err(limits_error)?
+            .with_peer_accessor(ConnectionInfo::peer_from_extensions);
+        let snapshot = Snapshot {
+            generation: 0,
+            service: layer.layer(service.clone()),
+            layer,
+            config,
+        };
+        Ok(Arc::new(Shared {
+            limiter: ConnectionLimiter::new(snapshot.config.limits.connections),
             service,
-            config: RwLock::new(Arc::new(config)),
+            current: RwLock::new(Arc::new(snapshot)),
+            generation: AtomicU64::new(0),
             phase: watch::channel(Phase::Running).0,
             live: AtomicUsize::new(0),
             cut: AtomicUsize::new(0),
             drained: Notify::new(),
-        })
+        }))
     }
 
-    /// The service for one request.
-    pub(crate) fn service(&self) -> S {
-        self.service.clone()
+    /// Apply a new configuration: the next request on every connection uses
+    /// it; the rate limiter keeps its state when the rate settings are equal.
+    pub(crate) fn set_config(&self, config: Configuration) -> Result<(), Error> {
+        let current = self.snapshot();
+        let layer = current
+            .layer
+            .reconfigure(&config.limits)
+            .map_err(limits_error)?;
+        self.limiter.set_limits(config.limits.connections);
+        let generation = current.generation + 1;
+        let snapshot = Arc::new(Snapshot {
+            generation,
+            service: layer.layer(self.service.clone()),
+            layer,
+            config,
+        });
+        match self.current.write() {
+            Ok(mut guard) => *guard = snapshot,
+            Err(poisoned) => *poisoned.into_inner() = snapshot,
+        }
+        self.generation.store(generation, Ordering::Release);
+        Ok(())
     }
 }
 
 impl<S> Shared<S> {
-    pub(crate) fn config(&self) -> Arc<Configuration> {
-        match self.config.read() {
+    /// The configuration and stack in force (takes a read lock: call once
+    /// per connection, or per request only after a reconfiguration).
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot<S>> {
+        match self.current.read() {
             Ok(guard) => Arc::clone(&guard),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
     }
 
-    pub(crate) fn set_config(&self, config: Configuration) {
-        let config = Arc::new(config);
-        match self.config.write() {
-            Ok(mut guard) => *guard = config,
-            Err(poisoned) => *poisoned.into_inner() = config,
-        }
+    /// Whether `snapshot` is still the one in force (one atomic load).
+    pub(crate) fn is_current(&self, snapshot: &Snapshot<S>) -> bool {
+        self.generation.load(Ordering::Acquire) == snapshot.generation
     }
 
     pub(crate) fn live_connections(&self) -> usize {

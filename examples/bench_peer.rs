@@ -1,0 +1,80 @@
+//! The server `../shared/bench` measures as the `postern` column: the bench
+//! endpoint contract (`GET /`, `GET /user/<id>`, `POST /echo`, `GET /json`)
+//! on Postern's server with the default `Configuration`, routed by hand like
+//! the raw hyper peer so that the difference is Postern's own cost.
+//!
+//! ```text
+//! cargo build --profile bench-peer --example bench_peer
+//! PORT=18080 target/bench-peer/examples/bench_peer
+//! ```
+
+use postern::http::StatusCode;
+use postern::{
+    AbstractHttpServer, Configuration, Handled, HttpService, Method, Request, Responder, Server,
+};
+
+const TEXT: &str = "text/plain; charset=utf-8";
+
+struct Peer;
+
+impl AbstractHttpServer for Peer {
+    async fn handle_request(&self, request: &Request, responder: Responder) -> Handled {
+        match (request.method(), request.path()) {
+            (Method::Get, "/") => responder.write_with_mime("Hello, World!", TEXT, StatusCode::OK),
+            (Method::Get, "/json") => responder.write_with_mime(
+                r#"{"message":"Hello, World!"}"#,
+                "application/json",
+                StatusCode::OK,
+            ),
+            (Method::Post, "/echo") => responder.write_with_mime(
+                request.body().clone(),
+                "application/octet-stream",
+                StatusCode::OK,
+            ),
+            (Method::Get, path) => match path.strip_prefix("/user/").map(str::parse::<i64>) {
+                Some(Ok(id)) => {
+                    responder.write_with_mime(format!("user {id}"), TEXT, StatusCode::OK)
+                }
+                _ => return Handled::No(responder),
+            },
+            _ => return Handled::No(responder),
+        }
+        Handled::Yes
+    }
+}
+
+fn port() -> u16 {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--port" {
+            if let Some(Ok(port)) = args.next().map(|p| p.parse()) {
+                return port;
+            }
+            eprintln!("--port takes a number from 0 to 65535");
+            std::process::exit(2);
+        }
+    }
+    std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), postern::Error> {
+    let configuration = match std::env::var("POSTERN_LIMITS").as_deref() {
+        Ok("strict") => Configuration::strict(),
+        Ok("disabled") => Configuration::disabled(),
+        _ => Configuration::default(),
+    };
+    let running = Server::builder()
+        .configuration(configuration)
+        .bind_tcp(format!("127.0.0.1:{}", port()))
+        .serve(HttpService::new(Peer))
+        .await?;
+    for addr in running.listeners() {
+        println!("listening on {addr}");
+    }
+    std::future::pending::<()>().await;
+    Ok(())
+}
