@@ -72,7 +72,7 @@ pub(crate) async fn start_with<T: AbstractHttpServer>(
 }
 
 /// The socket address of the server's first listener.
-pub(crate) fn addr<S>(running: &RunningServer<S>) -> SocketAddr {
+pub(crate) fn addr<S: Clone>(running: &RunningServer<S>) -> SocketAddr {
     running.listeners()[0]
         .socket_addr()
         .expect("the first listener is TCP or TLS")

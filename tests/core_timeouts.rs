@@ -1,0 +1,257 @@
+//! Timeouts over real sockets, with short configured values: keep-alive idle
+//! (HTTP/1 and HTTP/2), first byte / HTTP/2 preface, request head
+//! (slowloris) and TLS handshake. Bounds are generous (machines are noisy):
+//! a close must come after most of the timeout and well before the test's
+//! own limit.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use http_body_util::BodyExt;
+use support::{
+    Raw, TestServer, addr, get, h2_client, server_tls, start_with, test_cert, time_to_close,
+    with_timeouts, within,
+};
+
+const SHORT: Duration = Duration::from_millis(300);
+/// A close this long after the timeout started is "on time".
+const LATE: Duration = Duration::from_secs(3);
+/// No close may come this early for a 300 ms timeout.
+const EARLY: Duration = Duration::from_millis(200);
+
+fn assert_on_time(elapsed: Duration, what: &str) {
+    assert!(
+        elapsed >= EARLY,
+        "{what}: closed too early, after {elapsed:?}"
+    );
+    assert!(
+        elapsed <= LATE,
+        "{what}: closed too late, after {elapsed:?}"
+    );
+}
+
+/// Wait (bounded) until the server counts no live connection.
+async fn no_live_connections<S: Clone>(server: &postern_core::RunningServer<S>) {
+    within("live connections to drop to 0", async {
+        while server.live_connections() != 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn http1_idle_keep_alive_is_closed_after_the_timeout() {
+    let config = with_timeouts(|t| t.keep_alive = SHORT);
+    let server = start_with(config, TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    let response = raw
+        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("connection"), None, "kept alive at first");
+    let (elapsed, rest) = time_to_close(&mut raw, Instant::now()).await;
+    assert_eq!(rest, b"", "closed without sending anything");
+    assert_on_time(elapsed, "idle HTTP/1 keep-alive");
+    no_live_connections(&server).await;
+}
+
+#[tokio::test]
+async fn http1_keep_alive_timer_restarts_after_each_request() {
+    let config = with_timeouts(|t| t.keep_alive = Duration::from_millis(600));
+    let server = start_with(config, TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    // Five requests 300 ms apart: 1.5 s in all, well past one timeout, yet
+    // the connection is never idle for 600 ms.
+    for _ in 0..5 {
+        let response = raw
+            .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+            .await;
+        assert_eq!(response.status, 200);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let response = raw
+        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
+    assert_eq!(response.body, b"hello");
+}
+
+#[tokio::test]
+async fn a_slow_request_is_not_cut_by_the_keep_alive_timeout() {
+    let config = with_timeouts(|t| t.keep_alive = SHORT);
+    let server = start_with(config, TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    let response = raw
+        .roundtrip("GET /slow?ms=1200 HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
+    assert_eq!(response.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(response.body, b"slow 1200");
+    // Then idle: closed one timeout later.
+    let (elapsed, _) = time_to_close(&mut raw, Instant::now()).await;
+    assert_on_time(elapsed, "idle after a slow request");
+}
+
+#[tokio::test]
+async fn http2_idle_connection_is_closed_after_the_keep_alive_timeout() {
+    let config = with_timeouts(|t| t.keep_alive = SHORT);
+    let server = start_with(config, TestServer).await;
+    let tcp = within("connect", tokio::net::TcpStream::connect(addr(&server)))
+        .await
+        .unwrap();
+    let (mut send, conn) = h2_client(tcp).await;
+    let response = within("h2c response", send.send_request(get("http://a/hello")))
+        .await
+        .expect("response");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"hello");
+    let idle_from = Instant::now();
+    // The client connection task ends when the server sends GOAWAY and closes.
+    let ended = within("the server closing the idle HTTP/2 connection", conn).await;
+    assert!(ended.is_ok(), "a clean close, got {ended:?}");
+    assert_on_time(idle_from.elapsed(), "idle HTTP/2 connection");
+    no_live_connections(&server).await;
+}
+
+#[tokio::test]
+async fn a_silent_connection_is_closed_after_the_first_byte_timeout() {
+    let config = with_timeouts(|t| {
+        t.first_byte = SHORT;
+        t.keep_alive = Duration::from_secs(30);
+        t.request_head = Duration::from_secs(30);
+    });
+    let server = start_with(config, TestServer).await;
+    let started = Instant::now();
+    let mut raw = Raw::connect(addr(&server)).await;
+    let (elapsed, rest) = time_to_close(&mut raw, started).await;
+    assert_eq!(rest, b"", "closed without a response");
+    assert_on_time(elapsed, "silent connection");
+    no_live_connections(&server).await;
+}
+
+#[tokio::test]
+async fn a_partial_http2_preface_is_closed_after_the_first_byte_timeout() {
+    // hyper-util's auto builder waits for the preface forever (hyper#3962).
+    let config = with_timeouts(|t| {
+        t.first_byte = SHORT;
+        t.keep_alive = Duration::from_secs(30);
+        t.request_head = Duration::from_secs(30);
+    });
+    let server = start_with(config, TestServer).await;
+    let started = Instant::now();
+    let mut raw = Raw::connect(addr(&server)).await;
+    raw.send("PRI * HTTP/2.0\r\n").await;
+    let (elapsed, rest) = time_to_close(&mut raw, started).await;
+    assert_eq!(rest, b"");
+    assert_on_time(elapsed, "partial preface");
+}
+
+#[tokio::test]
+#[ignore = "BUG: the watchdog only wakes at keep-alive intervals, so request_head shorter than keep_alive is not enforced"]
+async fn a_partial_request_head_is_closed_after_the_request_head_timeout() {
+    // Keep-alive is long, so only the request-head timeout can close this.
+    let config = with_timeouts(|t| {
+        t.request_head = SHORT;
+        t.keep_alive = Duration::from_secs(30);
+        t.first_byte = Duration::from_secs(30);
+    });
+    let server = start_with(config, TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    let started = Instant::now();
+    raw.send("GET /hello HTTP/1.1\r\n").await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    raw.send("Host: a\r\nX-Slow: ").await;
+    let (elapsed, rest) = time_to_close(&mut raw, started).await;
+    assert!(
+        rest.is_empty() || rest.starts_with(b"HTTP/1.1 408"),
+        "closed without a response (or with a 408): {:?}",
+        String::from_utf8_lossy(&rest)
+    );
+    assert_on_time(elapsed, "partial request head");
+}
+
+#[tokio::test]
+#[ignore = "BUG: the watchdog only wakes at keep-alive intervals, so request_head shorter than keep_alive is not enforced"]
+async fn a_partial_second_request_head_is_closed_after_the_request_head_timeout() {
+    let config = with_timeouts(|t| {
+        t.request_head = SHORT;
+        t.keep_alive = Duration::from_secs(30);
+    });
+    let server = start_with(config, TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    let response = raw
+        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
+    assert_eq!(response.status, 200);
+    let started = Instant::now();
+    raw.send("GET /hello HTTP/1.1\r\nHost: a\r\n").await;
+    let (elapsed, _) = time_to_close(&mut raw, started).await;
+    assert_on_time(elapsed, "partial second request head");
+}
+
+#[tokio::test]
+async fn a_head_completed_within_the_timeout_is_served() {
+    let config = with_timeouts(|t| t.request_head = Duration::from_millis(1500));
+    let server = start_with(config, TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    for part in ["GET /hel", "lo HTTP/1.1\r\n", "Host: a\r\n", "\r\n"] {
+        raw.send(part).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let response = raw.response().await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, b"hello");
+}
+
+#[tokio::test]
+async fn a_stalled_tls_handshake_is_closed_after_the_handshake_timeout() {
+    let config = with_timeouts(|t| {
+        t.tls_handshake = SHORT;
+        t.first_byte = Duration::from_secs(30);
+        t.keep_alive = Duration::from_secs(30);
+    });
+    let cert = test_cert();
+    let server = postern_core::Server::builder()
+        .configuration(config)
+        .bind_tls("127.0.0.1:0", server_tls(&cert))
+        .serve(postern_core::HttpService::new(TestServer))
+        .await
+        .expect("server starts");
+    let started = Instant::now();
+    let mut raw = Raw::connect(addr(&server)).await;
+    // A few bytes of a TLS record header, then nothing.
+    raw.send([0x16, 0x03, 0x01]).await;
+    let (elapsed, rest) = time_to_close(&mut raw, started).await;
+    assert_eq!(rest, b"");
+    assert_on_time(elapsed, "stalled TLS handshake");
+    no_live_connections(&server).await;
+}
+
+#[tokio::test]
+async fn a_silent_tls_connection_is_closed_after_the_first_byte_timeout() {
+    let config = with_timeouts(|t| {
+        t.first_byte = SHORT;
+        t.keep_alive = Duration::from_secs(30);
+        t.request_head = Duration::from_secs(30);
+    });
+    let cert = test_cert();
+    let server = postern_core::Server::builder()
+        .configuration(config)
+        .bind_tls("127.0.0.1:0", server_tls(&cert))
+        .serve(postern_core::HttpService::new(TestServer))
+        .await
+        .expect("server starts");
+    let tls = support::tls_connect(
+        addr(&server),
+        support::client_tls(&cert, &[b"http/1.1"]),
+        "localhost",
+    )
+    .await;
+    let started = Instant::now();
+    let mut raw = Raw::new(tls);
+    let (elapsed, rest) = time_to_close(&mut raw, started).await;
+    assert_eq!(rest, b"");
+    assert_on_time(elapsed, "silent TLS connection");
+}
