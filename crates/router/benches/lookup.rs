@@ -23,7 +23,9 @@ fn router(rules: usize) -> Router {
             .add(&format!("/api/r{i}"), Method::Get, || "list")
             .expect("literal route");
         router
-            .add(&format!("/api/r{i}/<arg>"), Method::Get, |id: u64| format!("{id}"))
+            .add(&format!("/api/r{i}/<arg>"), Method::Get, |id: u64| {
+                format!("{id}")
+            })
             .expect("item route");
         router
             .add(

@@ -1,0 +1,7 @@
+use postern_core::Responder;
+use postern_router::HttpServer;
+
+fn main() {
+    let mut server = HttpServer::new();
+    let _ = server.route("/x", |_a: Responder, _b: Responder| {});
+}
