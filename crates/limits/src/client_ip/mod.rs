@@ -6,7 +6,7 @@
 //! composite [`LimitsLayer`](crate::LimitsLayer)) asks a [`ClientIpResolver`].
 //! The resolver reads the peer address with a [`PeerAccessor`], a plain
 //! `fn(&http::Extensions) -> Option<SocketAddr>`. The default,
-//! [`default_peer_addr`], finds a [`PeerAddr`] or a bare [`SocketAddr`]
+//! [`default_peer_addr`], finds a [`PeerAddr`] or a bare [`SocketAddr`](std::net::SocketAddr)
 //! extension. For axum, read its `ConnectInfo` instead:
 //!
 //! ```

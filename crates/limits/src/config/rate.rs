@@ -18,6 +18,8 @@ pub struct RateLimit {
     /// until the sweep frees room, so memory stays bounded. Default `100_000`.
     pub max_tracked_clients: usize,
     /// How often clients whose budget is full again are forgotten. Default 10 s.
+    /// The sweep runs inside the first request after it is due; `0` sweeps on
+    /// every request (for tests).
     pub sweep_interval: Duration,
 }
 

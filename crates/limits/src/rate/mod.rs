@@ -9,6 +9,13 @@
 //! as IPv4. Memory is bounded by [`RateLimit::max_tracked_clients`](crate::config::RateLimit::max_tracked_clients)
 //! (default 100,000): see [`ClientRateLimiter`] for the cap and the sweep.
 //!
+//! **Differences from Qt's counter.** Qt counts requests in a 1000 ms window
+//! per IP (refused ones included). GCRA instead allows a burst of `per_second`
+//! requests and refills one every `1/per_second` s, so a client held at the
+//! limit gets a steady `per_second` per second rather than bursts at window
+//! edges; refused requests are not counted, so a client that backs off for
+//! `Retry-After` is served again.
+//!
 //! With `per_second == 0` (the default) the layer passes every request through
 //! without resolving the client. Otherwise, with no peer address it answers 500
 //! and logs how to fix the setup.
