@@ -130,9 +130,10 @@ fn add_routes(server: &mut HttpServer, assets: PathBuf) -> Result<(), RouteError
     Ok(())
 }
 
-/// The `Host` header, as Qt's example uses it.
+/// The host the client named, as Qt's example uses it: the `Host` header, or the HTTP/2
+/// `:authority`.
 fn host(request: &Request) -> String {
-    request.value("host").unwrap_or_default().into_owned()
+    request.host().unwrap_or_default().to_owned()
 }
 
 /// The file `url` names under `root` (already canonical), or `None` when it would leave

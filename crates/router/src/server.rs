@@ -2,8 +2,9 @@
 
 use std::fmt;
 
+use bytes::Bytes;
 use http::StatusCode;
-use http::header::{ALLOW, HeaderValue};
+use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
 use postern_core::{AbstractHttpServer, Handled, Method, Methods, Request, Responder, Response};
 
 use crate::convert::ConverterRegistry;
@@ -203,6 +204,9 @@ impl HttpServer {
         for handler in &self.after {
             handler(request, &mut response);
         }
+        if request.method() == Method::Head {
+            strip_body(&mut response);
+        }
         responder.send(response);
     }
 
@@ -222,6 +226,18 @@ impl HttpServer {
         let value = HeaderValue::from_str(&list).ok()?;
         tracing::debug!(target: TARGET, path, allow = list, "method not allowed");
         Some(Response::new(StatusCode::METHOD_NOT_ALLOWED).with_header(ALLOW, value))
+    }
+}
+
+/// A HEAD answer keeps the GET answer's headers, with its length, but sends no body. (HTTP/1
+/// connections drop a HEAD body on their own; HTTP/2 ones would send it, which clients reject.)
+fn strip_body(response: &mut Response) {
+    let length = response.body().len();
+    if length > 0 {
+        response
+            .headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from(length));
+        response.set_body(Bytes::new());
     }
 }
 

@@ -1,0 +1,345 @@
+//! Black-box tests of every route of `examples/simple.rs`, over real sockets: HTTP/1.1 on the
+//! plain listener, HTTP/1.1 and HTTP/2 (ALPN) on the TLS one.
+
+#[path = "../examples/simple.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod simple;
+
+use std::path::Path;
+use std::time::Duration;
+
+use http::{StatusCode, Version};
+use postern_core::{HttpService, ListenAddr, RunningServer};
+use postern_router::HttpServer;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct Fixture {
+    running: RunningServer<HttpService<HttpServer>>,
+    http: String,
+    https: String,
+    /// Plain HTTP/1.1.
+    plain: reqwest::Client,
+    /// TLS, HTTP/1.1 only.
+    tls_h1: reqwest::Client,
+    /// TLS, HTTP/2 offered through ALPN.
+    tls_h2: reqwest::Client,
+}
+
+async fn start_with(assets: &Path) -> Fixture {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (cert, key) = simple::self_signed_pem().expect("certificate");
+    let server = simple::build_server(assets).expect("routes");
+    let running = simple::start(server, "127.0.0.1:0", "127.0.0.1:0", &cert, &key)
+        .await
+        .expect("listening");
+    let (mut http, mut https) = (String::new(), String::new());
+    for listener in running.listeners() {
+        match listener {
+            ListenAddr::Tcp(addr) => http = format!("http://{addr}"),
+            ListenAddr::Tls(addr) => https = format!("https://{addr}"),
+            _ => {}
+        }
+    }
+    let root = reqwest::Certificate::from_pem(cert.as_bytes()).expect("PEM");
+    let build = |builder: reqwest::ClientBuilder| {
+        builder
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("client")
+    };
+    Fixture {
+        running,
+        http,
+        https,
+        plain: build(reqwest::Client::builder().http1_only()),
+        tls_h1: build(
+            reqwest::Client::builder()
+                .tls_certs_only([root.clone()])
+                .http1_only(),
+        ),
+        tls_h2: build(reqwest::Client::builder().tls_certs_only([root])),
+    }
+}
+
+async fn start() -> Fixture {
+    start_with(&simple::default_assets_dir()).await
+}
+
+struct Answer {
+    status: StatusCode,
+    version: Version,
+    content_type: Option<String>,
+    server: Option<String>,
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+}
+
+async fn get(client: &reqwest::Client, url: &str, auth: Option<&str>) -> Answer {
+    let mut request = client.get(url);
+    if let Some(auth) = auth {
+        request = request.header("authorization", auth);
+    }
+    let response = request.send().await.expect("response");
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    Answer {
+        status: response.status(),
+        version: response.version(),
+        content_type: header("content-type"),
+        server: header("server"),
+        headers: response.headers().clone(),
+        body: response.bytes().await.expect("body").to_vec(),
+    }
+}
+
+fn asset(name: &str) -> Vec<u8> {
+    std::fs::read(simple::default_assets_dir().join(name)).expect("asset file")
+}
+
+#[tokio::test]
+async fn every_route_over_http1_http1_tls_and_http2() {
+    let f = start().await;
+    let http_host = f.http.trim_start_matches("http://").to_owned();
+    let https_host = f.https.trim_start_matches("https://").to_owned();
+    let text = Some("text/plain; charset=utf-8");
+    for (base, host, client, version) in [
+        (&f.http, &http_host, &f.plain, Version::HTTP_11),
+        (&f.https, &https_host, &f.tls_h1, Version::HTTP_11),
+        (&f.https, &https_host, &f.tls_h2, Version::HTTP_2),
+    ] {
+        let table: Vec<(String, Option<&str>, String)> = vec![
+            ("/".into(), text, "Hello world".into()),
+            ("/query".into(), text, format!("{host}/query/")),
+            ("/query/5".into(), text, format!("{host}/query/5")),
+            ("/query/-5/log".into(), text, format!("{host}/query/-5/log")),
+            (
+                "/query/5/log/0.5".into(),
+                text,
+                format!("{host}/query/5/log/0.5"),
+            ),
+            (
+                "/query/5/log/2.".into(),
+                text,
+                format!("{host}/query/5/log/2"),
+            ),
+            ("/user/7".into(), text, "User 7".into()),
+            ("/user/7/detail".into(), text, "User 7 detail".into()),
+            (
+                "/user/7/detail/2026".into(),
+                text,
+                "User 7 detail year - 2026".into(),
+            ),
+            (
+                "/json/".into(),
+                Some("application/json"),
+                r#"{"key1":"1","key2":"2","key3":"3"}"#.into(),
+            ),
+            ("/remote_address".into(), text, "127.0.0.1".into()),
+        ];
+        for (path, content_type, body) in table {
+            let answer = get(client, &format!("{base}{path}"), None).await;
+            let context = format!("{version:?} {base}{path}");
+            assert_eq!(answer.status, StatusCode::OK, "{context}");
+            assert_eq!(answer.version, version, "{context}");
+            assert_eq!(answer.content_type.as_deref(), content_type, "{context}");
+            assert_eq!(answer.server.as_deref(), Some("Postern"), "{context}");
+            assert_eq!(String::from_utf8_lossy(&answer.body), body, "{context}");
+        }
+    }
+    f.running.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn static_assets_by_name_and_content() {
+    let f = start().await;
+    for client in [&f.plain, &f.tls_h2] {
+        let base = if std::ptr::eq(client, &f.plain) {
+            &f.http
+        } else {
+            &f.https
+        };
+        let table = [
+            ("index.html", "text/html"),
+            ("postern-logo.png", "image/png"),
+            ("style.css", "text/css"),
+            ("lamps.json", "application/json"),
+            ("notes/readme.txt", "text/plain"),
+        ];
+        for (name, mime) in table {
+            let answer = get(client, &format!("{base}/assets/{name}"), None).await;
+            assert_eq!(answer.status, StatusCode::OK, "{name}");
+            let content_type = answer.content_type.unwrap_or_default();
+            assert!(content_type.starts_with(mime), "{name}: {content_type}");
+            assert_eq!(answer.body, asset(name), "{name}");
+            assert_eq!(answer.server.as_deref(), Some("Postern"));
+        }
+    }
+    f.running.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn no_path_traversal_and_no_dotfiles() {
+    let f = start().await;
+    let refused = [
+        "/assets/missing.txt",
+        "/assets/.private",
+        "/assets/notes/",
+        "/assets/",
+        "/assets/notes%2F..%2F..%2Fsimple.rs",
+        "/assets/%2E%2E/simple.rs",
+        "/assets/notes%2F..%2Findex.html",
+        "/assets/..%5C..%5CCargo.toml",
+    ];
+    for path in refused {
+        let answer = get(&f.plain, &format!("{}{path}", f.http), None).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            answer.content_type.as_deref(),
+            Some("application/x-empty"),
+            "{path}"
+        );
+        assert!(answer.body.is_empty(), "{path}");
+        assert_eq!(answer.server.as_deref(), Some("Postern"), "{path}");
+    }
+    // Raw requests, so that no client normalises the dot segments away.
+    let addr = f.http.trim_start_matches("http://").to_owned();
+    for target in [
+        "/assets/../../Cargo.toml",
+        "/assets/./../simple.rs",
+        "/assets/notes/../.private",
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect");
+        let request = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.expect("read");
+        assert!(
+            response.starts_with("HTTP/1.1 404 Not Found\r\n"),
+            "{target}: {response}"
+        );
+    }
+    f.running.shutdown(Duration::from_secs(1)).await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn symlinks_out_of_the_root_are_refused() {
+    let root = std::env::temp_dir().join(format!("postern-simple-assets-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).expect("temp dir");
+    std::fs::write(root.join("inside.txt"), "inside\n").expect("file");
+    let outside = simple::default_assets_dir().join("../../simple.rs");
+    std::os::unix::fs::symlink(
+        outside.canonicalize().expect("example"),
+        root.join("escape.txt"),
+    )
+    .expect("symlink");
+    std::os::unix::fs::symlink(root.join("inside.txt"), root.join("alias.txt")).expect("symlink");
+
+    let f = start_with(&root).await;
+    let answer = get(&f.plain, &format!("{}/assets/escape.txt", f.http), None).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    let answer = get(&f.plain, &format!("{}/assets/alias.txt", f.http), None).await;
+    assert_eq!(
+        (answer.status, answer.body),
+        (StatusCode::OK, b"inside\n".to_vec())
+    );
+    f.running.shutdown(Duration::from_secs(1)).await;
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[tokio::test]
+async fn basic_auth() {
+    use base64::Engine;
+    let f = start().await;
+    let encode = |credentials: &str| {
+        base64::engine::general_purpose::STANDARD.encode(credentials.as_bytes())
+    };
+    let good = encode(&format!("{}:{}", simple::USER, simple::PASSWORD));
+    let table = [
+        (None, StatusCode::UNAUTHORIZED),
+        (Some(format!("Basic {good}")), StatusCode::OK),
+        (Some(format!("bAsIc   {good}  ")), StatusCode::OK),
+        (
+            Some(format!("Basic {}", encode("postern:wrong"))),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            Some(format!("Basic {}", encode("nobody:knock knock"))),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            Some(format!("Basic {}", encode("postern"))),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (Some(format!("Bearer {good}")), StatusCode::UNAUTHORIZED),
+        (
+            Some("Basic not-base64!".to_owned()),
+            StatusCode::UNAUTHORIZED,
+        ),
+    ];
+    for client in [&f.plain, &f.tls_h2] {
+        let base = if std::ptr::eq(client, &f.plain) {
+            &f.http
+        } else {
+            &f.https
+        };
+        for (auth, status) in &table {
+            let answer = get(client, &format!("{base}/auth"), auth.as_deref()).await;
+            assert_eq!(answer.status, *status, "{auth:?}");
+            assert_eq!(answer.content_type.as_deref(), Some("text/plain"));
+            assert_eq!(answer.server.as_deref(), Some("Postern"));
+            if *status == StatusCode::OK {
+                assert_eq!(answer.body, b"Success\n");
+                assert!(answer.headers.get("www-authenticate").is_none());
+            } else {
+                assert_eq!(answer.body, b"Authentication required\n");
+                assert_eq!(answer.headers["www-authenticate"], simple::CHALLENGE);
+            }
+        }
+    }
+    f.running.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn misses_head_and_overflow() {
+    let f = start().await;
+    // The default 404 goes through the after-request handler, as in Qt.
+    for path in [
+        "/nowhere",
+        "/user/",
+        "/user/x",
+        "/user/99999999999",
+        "/query/1/log/",
+    ] {
+        let answer = get(&f.plain, &format!("{}{path}", f.http), None).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            answer.content_type.as_deref(),
+            Some("application/x-empty"),
+            "{path}"
+        );
+        assert_eq!(answer.server.as_deref(), Some("Postern"), "{path}");
+    }
+    // GET routes answer HEAD: same headers, no body.
+    for (client, base) in [(&f.plain, &f.http), (&f.tls_h2, &f.https)] {
+        let response = client
+            .head(format!("{base}/user/3"))
+            .send()
+            .await
+            .expect("HEAD");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-length"], "6");
+        assert_eq!(response.headers()["server"], "Postern");
+        assert!(response.bytes().await.expect("body").is_empty());
+    }
+    f.running.shutdown(Duration::from_secs(1)).await;
+}
