@@ -15,6 +15,7 @@
 
 mod convert;
 mod error;
+mod fast;
 pub mod handler;
 mod index;
 mod pattern;

@@ -59,6 +59,11 @@ impl Pattern {
         &self.literals[0]
     }
 
+    /// The literal pieces after each placeholder (empty when two placeholders touch).
+    pub(crate) fn literals_after_prefix(&self) -> &[String] {
+        &self.literals[1..]
+    }
+
     /// The regex that matches the path *after* [`prefix`](Self::prefix), given one converter
     /// regex per handler argument (`captures.len() >= self.placeholders()`, checked by the
     /// caller). Surplus captures are appended at the end, Qt's trailing-slash convention.

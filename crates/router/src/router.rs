@@ -8,10 +8,11 @@ use regex_lite::Regex;
 
 use crate::convert::ConverterRegistry;
 use crate::error::RouteError;
+use crate::fast::FastMatcher;
 use crate::handler::{Erased, Handler, Reply};
 use crate::index::{PrefixIndex, RuleIndex};
 use crate::pattern::{Pattern, group_name};
-use crate::rule::{Rule, RuleHandle, RuleId};
+use crate::rule::{PathMatcher, Rule, RuleHandle, RuleId};
 
 const RULE_TARGET: &str = "postern::router::rule";
 
@@ -122,7 +123,8 @@ impl Router {
             "url pathRegexp"
         );
         let prefix = rule.pattern.get(..rule.prefix_len).unwrap_or_default();
-        self.index.insert(prefix, id.0, rule.regex.is_none());
+        self.index
+            .insert(prefix, id.0, matches!(rule.matcher, PathMatcher::Literal));
         self.rules.push(rule);
         let rule = self.rules.last_mut().ok_or(RouteError::Regex {
             pattern: pattern.to_owned(),
@@ -165,8 +167,10 @@ impl Router {
                     })?;
             captures.push(converter.regex());
         }
-        let (regex, groups) = if captures.is_empty() {
-            (None, Vec::new())
+        let matcher = if captures.is_empty() {
+            PathMatcher::Literal
+        } else if let Some(fast) = FastMatcher::new(&captures, parsed.literals_after_prefix()) {
+            PathMatcher::Fast(fast)
         } else {
             let regex =
                 Regex::new(&parsed.suffix_regex(&captures)).map_err(|error| RouteError::Regex {
@@ -178,15 +182,14 @@ impl Router {
                     pattern: pattern.to_owned(),
                     message: "a converter regex reuses a group name of the router".to_owned(),
                 })?;
-            (Some(regex), groups)
+            PathMatcher::Regex { regex, groups }
         };
         Ok(Rule {
             pattern: pattern.to_owned(),
             methods,
             prefix_len: parsed.prefix().len(),
             path_regex: parsed.full_regex(&captures),
-            regex,
-            groups,
+            matcher,
             arg_types,
             conditions: Vec::new(),
             handler,

@@ -8,6 +8,7 @@ use postern_core::{Methods, Request};
 use regex_lite::Regex;
 
 use crate::convert::ArgType;
+use crate::fast::FastMatcher;
 use crate::handler::DynHandler;
 
 /// A rule's position in registration order; earlier rules win.
@@ -62,6 +63,16 @@ where
     }
 }
 
+/// How a rule matches the path after its literal prefix.
+pub(crate) enum PathMatcher {
+    /// No path argument: nothing may follow the prefix.
+    Literal,
+    /// Default converters in an unambiguous layout: scanned without a regex.
+    Fast(FastMatcher),
+    /// Anything else: the anchored regex, with the group index of each argument.
+    Regex { regex: Regex, groups: Vec<usize> },
+}
+
 /// A registered rule.
 pub struct Rule {
     pub(crate) pattern: String,
@@ -69,10 +80,8 @@ pub struct Rule {
     pub(crate) arg_types: Vec<ArgType>,
     /// Bytes of literal prefix, already checked by the index.
     pub(crate) prefix_len: usize,
-    /// Matches the path after the prefix; `None` for a rule without path arguments.
-    pub(crate) regex: Option<Regex>,
-    /// The capture-group index of each path argument in `regex`.
-    pub(crate) groups: Vec<usize>,
+    /// Matches the path after the prefix.
+    pub(crate) matcher: PathMatcher,
     pub(crate) path_regex: String,
     pub(crate) conditions: Vec<Box<dyn RuleCondition>>,
     pub(crate) handler: Arc<dyn DynHandler>,
@@ -109,21 +118,24 @@ impl Rule {
     /// guarantees) matches; on success the captures are in `captures`.
     pub(crate) fn match_path<'p>(&self, path: &'p str, captures: &mut Vec<&'p str>) -> bool {
         captures.clear();
-        let Some(regex) = &self.regex else {
-            return path.len() == self.prefix_len;
-        };
         let Some(rest) = path.get(self.prefix_len..) else {
             return false;
         };
-        let Some(found) = regex.captures(rest) else {
-            return false;
-        };
-        captures.extend(
-            self.groups
-                .iter()
-                .map(|&group| found.get(group).map_or("", |m| m.as_str())),
-        );
-        true
+        match &self.matcher {
+            PathMatcher::Literal => rest.is_empty(),
+            PathMatcher::Fast(fast) => fast.matches(rest, captures),
+            PathMatcher::Regex { regex, groups } => {
+                let Some(found) = regex.captures(rest) else {
+                    return false;
+                };
+                captures.extend(
+                    groups
+                        .iter()
+                        .map(|&group| found.get(group).map_or("", |m| m.as_str())),
+                );
+                true
+            }
+        }
     }
 
     pub(crate) fn conditions_hold(&self, request: &Request) -> bool {

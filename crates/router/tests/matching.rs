@@ -55,10 +55,13 @@ fn request(method: &str, uri: &str) -> Request {
     Request::from_http(request)
 }
 
+/// Method, target, and the rule that wins with its captures (or no rule).
+type Row = (&'static str, &'static str, Option<(usize, &'static [&'static str])>);
+
 #[test]
 fn first_matching_rule_and_captures() {
     let server = server();
-    let table: &[(&str, &str, Option<(usize, &[&str])>)] = &[
+    let table: &[Row] = &[
         ("GET", "/", Some((0, &[]))),
         ("GET", "//", None),
         ("GET", "/page/-10", Some((1, &["-10"]))),
