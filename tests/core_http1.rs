@@ -261,3 +261,71 @@ async fn http10_without_host_gets_the_loopback_url() {
     assert_eq!(facts["host"], serde_json::Value::Null);
     assert_eq!(facts["version"], "HTTP/1.0");
 }
+
+#[tokio::test]
+async fn requests_pipelined_after_connection_close_are_not_answered() {
+    let server = start(TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    raw.send(concat!(
+        "GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        "GET /echo HTTP/1.1\r\nHost: a\r\n\r\n",
+    ))
+    .await;
+    let response = raw.response().await;
+    assert_hello(&response, "HTTP/1.1 200 OK");
+    assert_eq!(response.header("connection"), Some("close"));
+    assert_eq!(raw.eof().await, b"", "the second request gets nothing");
+}
+
+#[tokio::test]
+async fn head_of_a_streamed_response_sends_no_chunks() {
+    let server = start(TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    raw.send("HEAD /stream HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    let head = raw.head_response().await;
+    assert_eq!(head.status_line, "HTTP/1.1 200 OK");
+    // hyper leaves out what only a chunked body needs (`trailer`,
+    // `transfer-encoding`) when it sends none.
+    assert_eq!(names(&head), ["date"]);
+    // No chunk may follow: the next response must parse from its first byte.
+    let get = raw
+        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
+    assert_hello(&get, "HTTP/1.1 200 OK");
+}
+
+#[tokio::test]
+async fn http10_keep_alive_with_a_streamed_response_closes_after_it() {
+    // HTTP/1.0 has no chunked coding: a body of unknown length ends with the
+    // connection, keep-alive or not.
+    let server = start(TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    let response = raw
+        .roundtrip("GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        .await;
+    assert_eq!(response.status_line, "HTTP/1.0 200 OK");
+    assert_eq!(response.header("transfer-encoding"), None);
+    assert_eq!(response.header("content-length"), None);
+    // Read to EOF: the server closed the connection to end the body.
+    assert_eq!(response.body, b"chunk 0\nchunk 1\nchunk 2\ndone\n");
+}
+
+#[tokio::test]
+#[ignore = "BUG: Request::host()/url() prefer Host over an absolute-form target's authority (RFC 9112 §3.2.2)"]
+async fn an_absolute_form_target_names_the_authority() {
+    // RFC 9112 §3.2.2: with an absolute-form target the server MUST ignore
+    // Host and use the target's authority (security.md §2.1: use it, or
+    // reject a mismatch with 400).
+    let server = start(TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    let response = raw
+        .roundtrip("GET http://target.test/info?y=1 HTTP/1.1\r\nHost: header.test\r\n\r\n")
+        .await;
+    if response.status == 400 {
+        return;
+    }
+    assert_eq!(response.status, 200);
+    let facts: serde_json::Value = serde_json::from_slice(&response.body).expect("JSON");
+    assert_eq!(facts["host"], "target.test");
+    assert_eq!(facts["url"], "http://target.test/info?y=1");
+}

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use http::StatusCode;
 use postern_core::{AbstractHttpServer, Handled, Request, Responder};
 use support::{Raw, RawResponse, addr, start};
+use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 /// Echoes the body and reports every request it sees (method, path, body).
@@ -172,4 +173,35 @@ async fn content_length_with_chunked_reads_chunked_and_closes() {
         1,
         "only one request reached the handler"
     );
+}
+
+#[tokio::test]
+async fn a_malformed_chunked_body_gets_400_and_close() {
+    let (server, _seen, count) = recorder().await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    let response = raw
+        .roundtrip(concat!(
+            "POST /bad HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "ZZ\r\nhello\r\n0\r\n\r\n",
+        ))
+        .await;
+    assert_refused(&response);
+    assert_eq!(raw.eof().await, b"");
+    assert_eq!(count.load(Ordering::SeqCst), 0, "no handler ran");
+}
+
+#[tokio::test]
+async fn a_body_cut_short_gets_no_handler() {
+    let (server, _seen, count) = recorder().await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    raw.send("POST /short HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+        .await;
+    raw.stream().shutdown().await.expect("half-close");
+    let rest = raw.eof().await;
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        rest.is_empty() || text.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "nothing or a 400: {text:?}"
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 0, "no handler ran");
 }

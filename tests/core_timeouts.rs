@@ -255,3 +255,59 @@ async fn a_silent_tls_connection_is_closed_after_the_first_byte_timeout() {
     assert_eq!(rest, b"");
     assert_on_time(elapsed, "silent TLS connection");
 }
+
+/// `/trickle`: six chunks 200 ms apart (1.2 s in all).
+struct Trickle;
+
+impl postern_core::AbstractHttpServer for Trickle {
+    async fn handle_request(
+        &self,
+        _: &postern_core::Request,
+        responder: postern_core::Responder,
+    ) -> postern_core::Handled {
+        tokio::spawn(async move {
+            let mut writer = responder.begin_chunked_with_mime("text/plain", http::StatusCode::OK);
+            for i in 0..6 {
+                if writer.write_chunk(format!("{i}")).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            let _ = writer.end_chunked("", http::HeaderMap::new()).await;
+        });
+        postern_core::Handled::Yes
+    }
+}
+
+#[tokio::test]
+async fn a_slowly_streamed_response_is_not_cut_by_the_keep_alive_timeout() {
+    let config = with_timeouts(|t| t.keep_alive = SHORT);
+    let server = start_with(config, Trickle).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    let response = raw.roundtrip("GET / HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    assert_eq!(response.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(response.body, b"012345");
+    let (elapsed, _) = time_to_close(&mut raw, Instant::now()).await;
+    assert_on_time(elapsed, "idle after a streamed response");
+}
+
+#[tokio::test]
+async fn a_slow_http2_stream_is_not_cut_by_the_keep_alive_timeout() {
+    let config = with_timeouts(|t| t.keep_alive = SHORT);
+    let server = start_with(config, TestServer).await;
+    let tcp = within("connect", tokio::net::TcpStream::connect(addr(&server)))
+        .await
+        .unwrap();
+    let (mut send, conn) = h2_client(tcp).await;
+    let response = within(
+        "h2c response",
+        send.send_request(get("http://a/slow?ms=1200")),
+    )
+    .await
+    .expect("response");
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"slow 1200");
+    let idle_from = Instant::now();
+    assert!(within("idle close", conn).await.unwrap().is_ok());
+    assert_on_time(idle_from.elapsed(), "idle HTTP/2 after a slow stream");
+}
