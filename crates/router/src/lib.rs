@@ -1,14 +1,49 @@
 //! Postern's routing server, Qt's `QHttpServer` the Rust way.
 //!
 //! ```
-//! use postern_core::{Request, Response};
+//! use bytes::Bytes;
+//! use http_body_util::{BodyExt, Empty};
+//! use postern_core::{Request, respond};
 //! use postern_router::HttpServer;
 //!
 //! let mut server = HttpServer::new();
 //! server.route("/", || "Hello world")?;
-//! server.route("/user/<arg>/detail/", |id: u32, year: i32| format!("User {id} detail year - {year}"))?;
-//! server.route("/query", |request: &Request| format!("{}/query/", request.value("host").unwrap_or_default()))?;
-//! # Ok::<(), postern_router::RouteError>(())
+//! server.route("/user/<arg>/detail/", |id: u32, year: i32| {
+//!     format!("User {id} detail year - {year}")
+//! })?;
+//! server.route("/query", |request: &Request| {
+//!     format!("{}/query/", request.host().unwrap_or_default())
+//! })?;
+//!
+//! // In-process, the way a connection calls it:
+//! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+//! let request = http::Request::get("/user/7/detail/2026").body(Empty::<Bytes>::new())?;
+//! let response = respond(&server, request).await;
+//! assert_eq!(response.status(), http::StatusCode::OK);
+//! let body = response.into_body().collect().await?.to_bytes();
+//! assert_eq!(body, "User 7 detail year - 2026");
+//! let missing = respond(&server, http::Request::get("/user/x").body(Empty::<Bytes>::new())?).await;
+//! assert_eq!(missing.status(), http::StatusCode::NOT_FOUND);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Serving it on a socket:
+//!
+//! ```no_run
+//! use postern_core::{HttpService, Server};
+//! use postern_router::HttpServer;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut server = HttpServer::new();
+//! server.route("/", || "Hello world")?;
+//! let running = Server::builder()
+//!     .bind_tcp("127.0.0.1:8080")
+//!     .serve(HttpService::new(server))
+//!     .await?;
+//! println!("listening on {}", running.listeners()[0]);
+//! # Ok(()) }
 //! ```
 //!
 #![doc = include_str!("../README.md")]

@@ -204,7 +204,7 @@ impl Router {
         let mut captures = Vec::new();
         let method = request.method();
         candidates.iter().find_map(|&index| {
-            let rule = &self.rules[index as usize];
+            let rule = self.rules.get(index as usize)?;
             let matched = rule.methods.contains(method)
                 && rule.match_path(&path, &mut captures)
                 && rule.conditions_hold(request)
@@ -252,7 +252,9 @@ impl Router {
     ) -> Option<Dispatch> {
         let mut captures = Vec::new();
         for &index in candidates {
-            let rule = &self.rules[index as usize];
+            let Some(rule) = self.rules.get(index as usize) else {
+                continue;
+            };
             if !rule.methods.contains(method) || skip.is_some_and(|m| rule.methods.contains(m)) {
                 continue;
             }
@@ -281,7 +283,9 @@ impl Router {
         let mut captures = Vec::new();
         let mut allowed = Methods::EMPTY;
         for index in self.candidates(path) {
-            let rule = &self.rules[index as usize];
+            let Some(rule) = self.rules.get(index as usize) else {
+                continue;
+            };
             if rule.match_path(path, &mut captures)
                 && rule.conditions_hold(request)
                 && rule.handler.converts(&captures)

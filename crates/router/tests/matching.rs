@@ -56,7 +56,11 @@ fn request(method: &str, uri: &str) -> Request {
 }
 
 /// Method, target, and the rule that wins with its captures (or no rule).
-type Row = (&'static str, &'static str, Option<(usize, &'static [&'static str])>);
+type Row = (
+    &'static str,
+    &'static str,
+    Option<(usize, &'static [&'static str])>,
+);
 
 #[test]
 fn first_matching_rule_and_captures() {
