@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tower_service::Service;
 
-use super::activity::{Activity, Verdict};
+use super::activity::{Activity, Verdict, Watch};
 use super::conn_service::ConnService;
 use super::rewind::{Protocol, Rewind, sniff};
 use super::shared::{Phase, Shared};
@@ -144,10 +144,10 @@ fn http1_builder(config: &Configuration) -> hyper::server::conn::http1::Builder 
     let sizes = &config.limits.sizes;
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
+        // The watchdog closes idle connections and slow heads; hyper's own
+        // header timer would cost a timer entry per request on top.
         .timer(TokioTimer::new())
-        // A backstop: the watchdog closes idle connections and slow heads
-        // exactly; hyper's own timer covers both together.
-        .header_read_timeout(config.timeouts.keep_alive + config.timeouts.request_head)
+        .header_read_timeout(None)
         .keep_alive(true)
         .half_close(false)
         .max_buf_size(hyper_max_buf_size(sizes))
@@ -193,10 +193,11 @@ async fn drive<C: Graceful>(
     mut phase: watch::Receiver<Phase>,
     target: &'static str,
 ) -> Ending {
-    let timeouts = config.timeouts;
+    let mut watch = Watch::new(config.timeouts.keep_alive, config.timeouts.request_head);
+    let tick = watch.tick();
     let mut conn = std::pin::pin!(conn);
-    let sleep = tokio::time::sleep(timeouts.keep_alive);
-    let mut sleep = std::pin::pin!(sleep);
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut graceful = false;
     let mut watching = true;
     if *phase.borrow_and_update() != Phase::Running {
@@ -228,15 +229,15 @@ async fn drive<C: Graceful>(
                     Phase::Closing => return Ending::Cut,
                 }
             }
-            () = &mut sleep => {
-                match activity.verdict(timeouts.keep_alive, timeouts.request_head) {
-                    Verdict::WaitUntil(at) => sleep.as_mut().reset(at),
+            _ = ticker.tick() => {
+                match watch.verdict(activity) {
+                    Verdict::Wait => {}
                     Verdict::Idle if !graceful => {
                         tracing::debug!(target: "postern::server", protocol = target, "keep-alive timeout: closing idle connection");
                         graceful = true;
                         conn.as_mut().start_graceful_shutdown();
-                        sleep.as_mut().reset(tokio::time::Instant::now() + timeouts.keep_alive);
                     }
+                    // Still open a keep-alive period after GOAWAY: close.
                     Verdict::Idle => return Ending::Closed,
                     Verdict::HeadTimeout => {
                         tracing::debug!(target: "postern::server", protocol = target, "request head not complete within the timeout: closing");
