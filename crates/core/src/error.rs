@@ -1,7 +1,7 @@
 //! [`Error`]: what can go wrong setting a server up.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::Path;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -37,7 +37,7 @@ impl Error {
         }
     }
 
-    pub(crate) fn unix_path(path: &PathBuf, source: std::io::Error) -> Error {
+    pub(crate) fn unix_path(path: &Path, source: std::io::Error) -> Error {
         Error::bind(format!("unix:{}", path.display()), source)
     }
 

@@ -57,9 +57,15 @@ pub(crate) fn check(version: Version, headers: &HeaderMap) -> Result<(), Ambigui
 mod tests {
     use super::*;
 
+    type Case = (
+        Version,
+        &'static [(&'static str, &'static str)],
+        Result<(), Ambiguity>,
+    );
+
     #[test]
     fn strictness_table() {
-        let cases: &[(Version, &[(&str, &str)], Result<(), Ambiguity>)] = &[
+        let cases: &[Case] = &[
             (Version::HTTP_11, &[("host", "a")], Ok(())),
             (Version::HTTP_11, &[], Err(Ambiguity::MissingHost)),
             (Version::HTTP_10, &[], Ok(())),

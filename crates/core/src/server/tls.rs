@@ -121,13 +121,13 @@ fn default_alpn() -> Vec<Vec<u8>> {
 
 /// What the handshake settled.
 pub(crate) fn tls_info(conn: &rustls::ServerConnection) -> TlsInfo {
-    let mut info = TlsInfo::default();
-    info.alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
-    info.sni = conn.server_name().map(str::to_owned);
-    info.peer_certificates = conn
-        .peer_certificates()
-        .map(|certs| certs.iter().map(|c| c.as_ref().to_vec()).collect())
-        .unwrap_or_default();
-    info.protocol_version = conn.protocol_version().map(|v| format!("{v:?}"));
-    info
+    TlsInfo {
+        alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
+        sni: conn.server_name().map(str::to_owned),
+        peer_certificates: conn
+            .peer_certificates()
+            .map(|certs| certs.iter().map(|c| c.as_ref().to_vec()).collect())
+            .unwrap_or_default(),
+        protocol_version: conn.protocol_version().map(|v| format!("{v:?}")),
+    }
 }
