@@ -1,9 +1,10 @@
-//! Route lookup cost as the rule count grows: 10, 100 and 1,000 rules.
+//! Route lookup cost as the rule count grows: 12, 100 and 1,000 rules.
 //!
-//! Each "resource" `r{i}` registers three rules, as a REST API would: the literal list route
-//! `/api/r{i}`, the item route `/api/r{i}/<arg>` (u64) and a two-argument route
-//! `/api/r{i}/<arg>/items/` (u64, String). Lookups hit the **last** resource registered (the
-//! worst case for a linear scan), plus a path no rule matches.
+//! Each "resource" `r{i}` registers four rules, as a REST API would: the literal list route
+//! `/api/r{i}`, the item route `/api/r{i}/<arg>` (u64), a two-argument route
+//! `/api/r{i}/<arg>/items/` (u64, String) and one whose second argument is a user type with its
+//! own regex, `/api/r{i}/<arg>/tags/` (u64, Slug). Lookups hit the **last** resource registered
+//! (the worst case for a linear scan), plus a path no rule matches.
 //!
 //! Run: `cargo bench -p postern-router --bench lookup -- --warm-up-time 1 --measurement-time 2`
 
@@ -13,12 +14,25 @@
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use postern_core::{Method, Request};
-use postern_router::Router;
+use postern_router::{FromCapture, Router};
 use std::hint::black_box;
+
+/// A user argument type; its converter regex is not a default, so its rules use the regex.
+struct Slug;
+
+impl FromCapture for Slug {
+    fn from_capture(_: &str) -> Option<Self> {
+        Some(Slug)
+    }
+}
 
 fn router(rules: usize) -> Router {
     let mut router = Router::new();
-    for i in 0..rules / 3 {
+    router
+        .converters_mut()
+        .add::<Slug>("[a-z]+")
+        .expect("valid regex");
+    for i in 0..rules / 4 {
         router
             .add(&format!("/api/r{i}"), Method::Get, || "list")
             .expect("literal route");
@@ -34,6 +48,13 @@ fn router(rules: usize) -> Router {
                 |id: u64, name: String| format!("{id}{name}"),
             )
             .expect("two-argument route");
+        router
+            .add(
+                &format!("/api/r{i}/<arg>/tags/"),
+                Method::Get,
+                |_: u64, _: Slug| "tag",
+            )
+            .expect("regex route");
     }
     router
 }
@@ -47,13 +68,14 @@ fn request(path: &str) -> Request {
 
 fn lookup(c: &mut Criterion) {
     let mut group = c.benchmark_group("lookup");
-    for rules in [10usize, 100, 1000] {
+    for rules in [12usize, 100, 1000] {
         let router = router(rules);
-        let last = rules / 3 - 1;
+        let last = rules / 4 - 1;
         let cases = [
             ("literal", format!("/api/r{last}")),
             ("one_arg", format!("/api/r{last}/12345")),
             ("two_args", format!("/api/r{last}/12345/items/widget")),
+            ("regex_arg", format!("/api/r{last}/12345/tags/blue")),
             ("miss", format!("/api/r{last}/12345/nothing")),
         ];
         for (name, path) in cases {

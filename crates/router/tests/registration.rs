@@ -108,6 +108,24 @@ async fn custom_converters_and_registry_changes() {
     assert_eq!(call(&s, "GET", "/late/99").await.body, "late 99");
     assert_eq!(call(&s, "GET", "/late/100").await.body, "fallback 100");
 
+    // A converter regex may hold groups of its own, but not the router's group names.
+    s.converters_mut().add::<Slug>("(?P<a0>[a-z]+)").unwrap();
+    assert!(matches!(
+        s.route("/clash/", |slug: Slug| slug.0),
+        Err(RouteError::Regex { .. })
+    ));
+    s.converters_mut()
+        .add::<Slug>("([a-z]+)(?:-([a-z]+))?")
+        .unwrap();
+    s.route("/grouped/<arg>/x", |slug: Slug| {
+        format!("grouped {}", slug.0)
+    })
+    .unwrap();
+    assert_eq!(
+        call(&s, "GET", "/grouped/ab-cd/x").await.body,
+        "grouped ab-cd"
+    );
+
     let err = s.converters_mut().add::<Slug>("(").unwrap_err();
     assert!(matches!(err, ConverterError::InvalidRegex { .. }), "{err}");
 
