@@ -311,3 +311,21 @@ async fn a_slow_http2_stream_is_not_cut_by_the_keep_alive_timeout() {
     assert!(within("idle close", conn).await.unwrap().is_ok());
     assert_on_time(idle_from.elapsed(), "idle HTTP/2 after a slow stream");
 }
+
+#[tokio::test]
+#[ignore = "BUG: head bytes read while sniffing the protocol never start the request-head timer"]
+async fn a_short_partial_head_sent_in_one_packet_is_closed_after_the_request_head_timeout() {
+    // 16 bytes: all of them are read while telling HTTP/1 from HTTP/2.
+    let config = with_timeouts(|t| {
+        t.request_head = SHORT;
+        t.keep_alive = Duration::from_secs(30);
+        t.first_byte = Duration::from_secs(30);
+    });
+    let server = start_with(config, TestServer).await;
+    let mut raw = Raw::connect(addr(&server)).await;
+    let started = Instant::now();
+    raw.send("GET / HTTP/1.1\r\n").await;
+    let (elapsed, rest) = time_to_close(&mut raw, started).await;
+    assert_eq!(rest, b"");
+    assert_on_time(elapsed, "short partial request head");
+}
