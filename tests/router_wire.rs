@@ -1,0 +1,155 @@
+//! `postern_router::HttpServer` over real sockets: what only the wire shows (HEAD without a
+//! body, 405 with `Allow`, percent-decoding, async handlers on HTTP/2 streams).
+
+use std::time::Duration;
+
+use http::{Method as HttpMethod, StatusCode, Version};
+use postern_core::{HttpService, Method, Request, Responder, Response, RunningServer, Server};
+use postern_router::{HttpServer, UrlPath};
+
+async fn serve(server: HttpServer) -> (RunningServer<HttpService<HttpServer>>, String) {
+    let running = Server::builder()
+        .bind_tcp("127.0.0.1:0")
+        .serve(HttpService::new(server))
+        .await
+        .expect("listening");
+    let base = format!("http://127.0.0.1:{}", running.ports()[0]);
+    (running, base)
+}
+
+fn clients() -> [(reqwest::Client, Version); 2] {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let build = |builder: reqwest::ClientBuilder| {
+        builder
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("client")
+    };
+    [
+        (
+            build(reqwest::Client::builder().http1_only()),
+            Version::HTTP_11,
+        ),
+        (
+            build(reqwest::Client::builder().http2_prior_knowledge()),
+            Version::HTTP_2,
+        ),
+    ]
+}
+
+fn server() -> HttpServer {
+    let mut s = HttpServer::new().with_method_not_allowed(true);
+    s.route_with_methods("/item/", Method::Get, |id: u32| format!("item {id}"))
+        .unwrap();
+    s.route_with_methods("/item/", Method::Delete, |_: u32| StatusCode::NO_CONTENT)
+        .unwrap();
+    s.route("/files/<arg>", |url: UrlPath| format!("[{url}]"))
+        .unwrap();
+    s.route("/name/", |name: String| format!("[{name}]"))
+        .unwrap();
+    s.route("/slow/", |ms: u64, responder: Responder| async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        responder.send(Response::text(format!("slept {ms}")));
+    })
+    .unwrap();
+    s.route("/echo", |request: Request| async move {
+        Response::bytes(request.body().clone())
+    })
+    .unwrap();
+    s
+}
+
+#[tokio::test]
+async fn head_405_and_decoding_on_http1_and_http2() {
+    let (running, base) = serve(server()).await;
+    for (client, version) in clients() {
+        let head = client
+            .head(format!("{base}/item/12"))
+            .send()
+            .await
+            .expect("HEAD");
+        assert_eq!((head.status(), head.version()), (StatusCode::OK, version));
+        assert_eq!(head.headers()["content-length"], "7", "{version:?}");
+        assert!(head.bytes().await.expect("body").is_empty(), "{version:?}");
+
+        let refused = client
+            .request(HttpMethod::PATCH, format!("{base}/item/12"))
+            .send()
+            .await
+            .expect("PATCH");
+        assert_eq!(
+            refused.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{version:?}"
+        );
+        assert_eq!(
+            refused.headers()["allow"],
+            "GET, DELETE, HEAD",
+            "{version:?}"
+        );
+
+        let table = [
+            ("/files/a%20b/c%2Fd", "[a b/c/d]"),
+            ("/name/caf%C3%A9", "[café]"),
+            ("/name/a%3Fb", "[a?b]"),
+            ("/files/x?y=1", "[x]"),
+        ];
+        for (path, body) in table {
+            let answer = client
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .expect("GET");
+            assert_eq!(answer.status(), StatusCode::OK, "{version:?} {path}");
+            assert_eq!(
+                answer.text().await.expect("text"),
+                body,
+                "{version:?} {path}"
+            );
+        }
+        let missing = client
+            .get(format!("{base}/name/a%2Fb"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(
+            missing.status(),
+            StatusCode::NOT_FOUND,
+            "%2F is a separator"
+        );
+
+        let echoed = client
+            .post(format!("{base}/echo"))
+            .body("posted body")
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(echoed.text().await.expect("text"), "posted body");
+    }
+    running.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn async_responder_handlers_run_side_by_side_on_one_http2_connection() {
+    let (running, base) = serve(server()).await;
+    let [_, (h2, _)] = clients();
+    let started = std::time::Instant::now();
+    let requests = (0..8).map(|_| {
+        let (client, url) = (h2.clone(), format!("{base}/slow/300"));
+        tokio::spawn(async move {
+            let response = client.get(url).send().await.expect("GET");
+            (response.version(), response.text().await.expect("text"))
+        })
+    });
+    for request in requests.collect::<Vec<_>>() {
+        let (version, body) = request.await.expect("task");
+        assert_eq!((version, body.as_str()), (Version::HTTP_2, "slept 300"));
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_millis(1500),
+        "ran concurrently: {elapsed:?}"
+    );
+    running.shutdown(Duration::from_secs(1)).await;
+}
