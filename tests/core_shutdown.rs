@@ -280,3 +280,14 @@ async fn a_connection_in_its_tls_handshake_is_closed_at_once_on_shutdown() {
     assert!(closed.is_some(), "the handshaking connection is still open");
     assert!(report.drained || report.cut == 1, "{report:?}");
 }
+
+#[tokio::test]
+async fn a_dropped_running_server_keeps_serving() {
+    let (server, _, _) = gate().await;
+    let server_addr = addr(&server);
+    drop(server);
+    let mut raw = Raw::connect(server_addr).await;
+    let response = raw.roundtrip("GET /x HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    assert_eq!(response.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(response.body, b"ok");
+}

@@ -408,3 +408,41 @@ async fn a_chunked_writer_sees_the_client_leave() {
         "stream ended: the client is gone; the response was canceled; canceled true"
     );
 }
+
+#[tokio::test]
+async fn a_large_request_body_arrives_whole_over_http1_and_http2() {
+    const LEN: usize = 4 * 1024 * 1024 + 5;
+    let server = start(TestServer).await;
+    let body: Vec<u8> = (0..LEN as u64).map(pattern_byte).collect();
+    for http2 in [false, true] {
+        let client = reqwest_client(None, &[], |b| {
+            if http2 {
+                b.http2_prior_knowledge()
+            } else {
+                b.http1_only()
+            }
+        });
+        let response = within(
+            "large upload",
+            client
+                .post(format!("http://{}/echo", addr(&server)))
+                .body(body.clone())
+                .send(),
+        )
+        .await
+        .unwrap();
+        let expected = if http2 {
+            Version::HTTP_2
+        } else {
+            Version::HTTP_11
+        };
+        assert_eq!(response.version(), expected);
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()["content-length"],
+            LEN.to_string().as_str()
+        );
+        let echoed = within("echo", response.bytes()).await.unwrap();
+        assert_pattern(&echoed, LEN);
+    }
+}
