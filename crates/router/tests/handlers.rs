@@ -80,6 +80,10 @@ async fn every_argument_shape() {
         },
     )
     .unwrap();
+    s.route("/async-closure/", async |id: u32| {
+        format!("async closure {id}")
+    })
+    .unwrap();
     s.route("/spawned/", |id: u32, responder: Responder| {
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -118,6 +122,7 @@ async fn every_argument_shape() {
         ("/async-req/12", "12 /async-req/12"),
         ("/async-resp/13", "13 /async-resp/13"),
         ("/spawned/14", "later 14"),
+        ("/async-closure/15", "async closure 15"),
         ("/six/1/-2/3/-4/5.5/six", "1 -2 3 -4 5.5 six"),
         ("/six-req/1/1/1/1/1/1", "6 /six-req/1/1/1/1/1/1"),
     ];
