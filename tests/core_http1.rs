@@ -311,7 +311,6 @@ async fn http10_keep_alive_with_a_streamed_response_closes_after_it() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: Request::host()/url() prefer Host over an absolute-form target's authority (RFC 9112 §3.2.2)"]
 async fn an_absolute_form_target_names_the_authority() {
     // RFC 9112 §3.2.2: with an absolute-form target the server MUST ignore
     // Host and use the target's authority (security.md §2.1: use it, or

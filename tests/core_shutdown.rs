@@ -226,7 +226,6 @@ async fn shutdown_with_no_connections_drains_at_once() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: a connection that has sent nothing yet (protocol sniffing) ignores shutdown"]
 async fn a_silent_connection_is_closed_at_once_on_shutdown() {
     // Default first-byte timeout (10 s): only the shutdown can close it soon.
     let (server, _, _) = gate().await;
@@ -251,7 +250,6 @@ async fn a_silent_connection_is_closed_at_once_on_shutdown() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: a connection still in its TLS handshake ignores shutdown"]
 async fn a_connection_in_its_tls_handshake_is_closed_at_once_on_shutdown() {
     let cert = test_cert();
     let (started, _s) = mpsc::unbounded_channel();

@@ -311,7 +311,6 @@ async fn a_slow_http2_stream_is_not_cut_by_the_keep_alive_timeout() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: head bytes read while sniffing the protocol never start the request-head timer"]
 async fn a_short_partial_head_sent_in_one_packet_is_closed_after_the_request_head_timeout() {
     // 16 bytes: all of them are read while telling HTTP/1 from HTTP/2.
     let config = with_timeouts(|t| {

@@ -130,15 +130,22 @@ impl Request {
         self.inner.connection.scheme()
     }
 
-    /// The authority the client named: the `Host` header, else the target's
-    /// authority (HTTP/2 `:authority`, absolute-form targets).
+    /// The authority the client named: the target's own authority when it
+    /// has one (absolute-form targets, HTTP/2 `:authority`; RFC 9112 §3.2.2
+    /// says `Host` is then ignored), else the `Host` header.
     pub fn host(&self) -> Option<&str> {
         self.inner
             .head
-            .headers
-            .get(http::header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| self.inner.head.uri.authority().map(|a| a.as_str()))
+            .uri
+            .authority()
+            .map(|a| a.as_str())
+            .or_else(|| {
+                self.inner
+                    .head
+                    .headers
+                    .get(http::header::HOST)
+                    .and_then(|v| v.to_str().ok())
+            })
     }
 
     /// The full URL: scheme from the transport, authority from

@@ -89,6 +89,12 @@ impl Watch {
         }
     }
 
+    /// Use new timeouts from the next verdict on.
+    pub(crate) fn set_timeouts(&mut self, keep_alive: Duration, request_head: Duration) {
+        self.keep_alive = keep_alive;
+        self.request_head = request_head;
+    }
+
     /// How often to look: a quarter of the shortest timeout (at least 1 ms).
     pub(crate) fn tick(&self) -> Duration {
         (self.keep_alive.min(self.request_head) / 4).max(Duration::from_millis(1))

@@ -16,7 +16,7 @@ use tower_service::Service;
 use super::activity::{Activity, Verdict, Watch};
 use super::conn_service::ConnService;
 use super::rewind::{Protocol, Rewind, sniff};
-use super::shared::{Phase, Shared};
+use super::shared::{Phase, Shared, Snapshot};
 use crate::server::RequestBody;
 use crate::{Configuration, ConnectionInfo};
 
@@ -63,6 +63,16 @@ where
     }
 }
 
+/// Resolves once the server stops running (draining or closing).
+pub(crate) async fn stopped(mut phase: watch::Receiver<Phase>) {
+    while *phase.borrow_and_update() == Phase::Running {
+        if phase.changed().await.is_err() {
+            // The server handle is gone without a shutdown: never stops.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 /// Serve one connection to its end.
 pub(crate) async fn serve_connection<S, B, I>(
     shared: Arc<Shared<S>>,
@@ -85,7 +95,10 @@ where
     let config = &snapshot.config;
     let phase = shared.phase.subscribe();
     let peer = info.remote_addr();
-    let sniffed = tokio::time::timeout(config.timeouts.first_byte, sniff(&mut io)).await;
+    let sniffed = tokio::select! {
+        sniffed = tokio::time::timeout(config.timeouts.first_byte, sniff(&mut io)) => sniffed,
+        () = stopped(phase.clone()) => return Ending::Closed,
+    };
     let (protocol, prefix, len) = match sniffed {
         Ok(Ok(Some(found))) => found,
         Ok(Ok(None)) => return Ending::Closed,
@@ -99,6 +112,8 @@ where
         }
     };
     let activity = Activity::new(protocol == Protocol::Http1);
+    // The sniffed bytes are the start of the first head.
+    activity.on_read();
     let io = TokioIo::new(Rewind::new(io, prefix, len, Arc::clone(&activity)));
     let service = ConnService::new(
         Arc::clone(&shared),
@@ -113,7 +128,7 @@ where
                 let conn = http1_builder(config)
                     .serve_connection(io, service)
                     .with_upgrades();
-                drive(conn, &activity, config, phase, "postern::http1").await
+                drive(conn, &activity, &shared, &snapshot, phase, "postern::http1").await
             }
             #[cfg(not(feature = "http1"))]
             {
@@ -126,7 +141,7 @@ where
             #[cfg(feature = "http2")]
             {
                 let conn = http2_builder(config).serve_connection(io, service);
-                drive(conn, &activity, config, phase, "postern::http2").await
+                drive(conn, &activity, &shared, &snapshot, phase, "postern::http2").await
             }
             #[cfg(not(feature = "http2"))]
             {
@@ -186,15 +201,22 @@ fn http2_builder(
 
 /// Poll the connection while watching for idleness, slow heads and shutdown.
 #[allow(dead_code)]
-async fn drive<C: Graceful>(
+///
+/// The keep-alive and request-head timeouts follow `set_configuration` on
+/// open connections too (Qt restarts its heartbeat the same way): the
+/// watchdog looks for a new configuration at each tick.
+async fn drive<C: Graceful, S>(
     conn: C,
     activity: &Activity,
-    config: &Configuration,
+    shared: &Shared<S>,
+    snapshot: &Arc<Snapshot<S>>,
     mut phase: watch::Receiver<Phase>,
     target: &'static str,
 ) -> Ending {
-    let mut watch = Watch::new(config.timeouts.keep_alive, config.timeouts.request_head);
-    let tick = watch.tick();
+    let mut snapshot = Arc::clone(snapshot);
+    let timeouts = snapshot.config.timeouts;
+    let mut watch = Watch::new(timeouts.keep_alive, timeouts.request_head);
+    let mut tick = watch.tick();
     let mut conn = std::pin::pin!(conn);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -230,6 +252,16 @@ async fn drive<C: Graceful>(
                 }
             }
             _ = ticker.tick() => {
+                if !shared.is_current(&snapshot) {
+                    snapshot = shared.snapshot();
+                    let timeouts = snapshot.config.timeouts;
+                    watch.set_timeouts(timeouts.keep_alive, timeouts.request_head);
+                    if watch.tick() != tick {
+                        tick = watch.tick();
+                        ticker = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
+                        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    }
+                }
                 match watch.verdict(activity) {
                     Verdict::Wait => {}
                     Verdict::Idle if !graceful => {

@@ -91,7 +91,10 @@ where
         } else {
             self.shared.snapshot().service.clone()
         };
-        ConnFuture::call(service, request, in_flight)
+        // hyper drops HEAD bodies itself on HTTP/1 only.
+        let strip_body =
+            request.method() == http::Method::HEAD && request.version() == http::Version::HTTP_2;
+        ConnFuture::call(service, request, in_flight, strip_body)
     }
 }
 
@@ -111,6 +114,8 @@ pin_project! {
         #[pin]
         state: State<S, R>,
         in_flight: Option<InFlight>,
+        // An HTTP/2 HEAD: send the head (with the body's exact length) only.
+        strip_body: bool,
     }
 }
 
@@ -119,16 +124,18 @@ impl<S: Service<R>, R> ConnFuture<S, R> {
         ConnFuture {
             state: State::Rejected { status },
             in_flight: None,
+            strip_body: false,
         }
     }
 
-    fn call(service: S, request: R, in_flight: InFlight) -> Self {
+    fn call(service: S, request: R, in_flight: InFlight, strip_body: bool) -> Self {
         ConnFuture {
             state: State::NotReady {
                 service,
                 request: Some(request),
             },
             in_flight: Some(in_flight),
+            strip_body,
         }
     }
 }
@@ -165,6 +172,18 @@ where
                 StateProj::Called { future } => ready!(future.poll(cx)).map_err(Into::into),
             };
             return Poll::Ready(Ok(match result {
+                Ok(response) if *this.strip_body => {
+                    let (mut parts, body) = response.into_parts();
+                    if let Some(length) = body.size_hint().exact() {
+                        parts
+                            .headers
+                            .entry(http::header::CONTENT_LENGTH)
+                            .or_insert_with(|| HeaderValue::from(length));
+                    }
+                    // The body and the request's in-flight mark end here.
+                    this.in_flight.take();
+                    http::Response::from_parts(parts, ServerBody::own(Bytes::new()))
+                }
                 Ok(response) => {
                     let (parts, body) = response.into_parts();
                     let body = match this.in_flight.take() {

@@ -233,9 +233,12 @@ where
                 tokio::spawn(async move {
                     let _guard = guard;
                     let _permit = permit;
-                    let tls_stream = match tokio::time::timeout(handshake, acceptor.accept(stream))
-                        .await
-                    {
+                    let phase = shared.phase.subscribe();
+                    let handshaken = tokio::select! {
+                        handshaken = tokio::time::timeout(handshake, acceptor.accept(stream)) => handshaken,
+                        () = super::conn::stopped(phase) => return,
+                    };
+                    let tls_stream = match handshaken {
                         Ok(Ok(tls_stream)) => tls_stream,
                         Ok(Err(error)) => {
                             tracing::debug!(target: "postern::server", %peer, %error, "TLS handshake failed");

@@ -293,10 +293,13 @@ impl<S: Clone> RunningServer<S> {
         self.shared.snapshot().config.clone()
     }
 
-    /// Replace the configuration. The limits apply from the next request on
-    /// every connection (the rate limiter keeps its counts when the rate
-    /// settings are unchanged) and the connection caps from the next accept;
-    /// timeouts and HTTP/2 settings apply to connections opened afterwards.
+    /// Replace the configuration, for existing and new connections as in Qt:
+    /// the limits apply from the next request on every connection (the rate
+    /// limiter keeps its counts when the rate settings are unchanged), the
+    /// connection caps from the next accept, and the keep-alive and
+    /// request-head timeouts at each open connection's next watchdog tick.
+    /// The first-byte and TLS-handshake timeouts and the HTTP/2 settings are
+    /// negotiated when a connection opens, so they apply to new ones.
     pub fn set_configuration(&self, configuration: Configuration) -> Result<(), Error> {
         validate(&configuration)?;
         self.shared.set_config(configuration)
