@@ -6,12 +6,12 @@
 //! ```text
 //! cargo build --profile bench-peer --example bench_peer
 //! PORT=18080 target/bench-peer/examples/bench_peer
+//! POSTERN_LIMITS=all PORT=18080 target/bench-peer/examples/bench_peer   # every limit on
 //! ```
 
 use postern::http::StatusCode;
-use postern::{
-    AbstractHttpServer, Configuration, Handled, HttpService, Method, Request, Responder, Server,
-};
+use postern::limits::config::{SizeLimits, parse_subnet};
+use postern::{AbstractHttpServer, Configuration, Handled, Method, Request, Responder, Server};
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
@@ -63,14 +63,21 @@ fn port() -> u16 {
 #[tokio::main]
 async fn main() -> Result<(), postern::Error> {
     let configuration = match std::env::var("POSTERN_LIMITS").as_deref() {
-        Ok("strict") => Configuration::strict(),
+        // Every protection on, with thresholds a loopback load test never
+        // reaches: measures what the checks cost, not what they refuse.
+        Ok("all") => Configuration::default()
+            .with_sizes(SizeLimits::strict())
+            .with_rate_limit_per_second(100_000_000)
+            .with_max_connections(10_000)
+            .with_max_connections_per_host(1_000)
+            .with_allow_list(parse_subnet("127.0.0.0/8")),
         Ok("disabled") => Configuration::disabled(),
         _ => Configuration::default(),
     };
     let running = Server::builder()
         .configuration(configuration)
         .bind_tcp(format!("127.0.0.1:{}", port()))
-        .serve(HttpService::new(Peer))
+        .serve_abstract(Peer)
         .await?;
     for addr in running.listeners() {
         println!("listening on {addr}");

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use postern::http::header::{HeaderName, HeaderValue};
 use postern::http::{HeaderMap, StatusCode};
-use postern::{AbstractHttpServer, Handled, HttpService, Method, Request, Responder, Server};
+use postern::{AbstractHttpServer, Handled, Method, Request, Responder, Server};
 
 /// Answers four paths itself and declines everything else, so the default
 /// missing handler answers 404.
@@ -91,7 +91,7 @@ async fn main() -> Result<(), postern::Error> {
         .init();
     let running = Server::builder()
         .bind_tcp(format!("127.0.0.1:{}", port_from_args()))
-        .serve(HttpService::new(Device))
+        .serve_abstract(Device)
         .await?;
     for addr in running.listeners() {
         println!("listening on {addr}");

@@ -11,7 +11,7 @@ use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http_body_util::BodyExt;
 
-use crate::{AbstractHttpServer, Handled, Request, Responder, ResponseBody};
+use crate::{AbstractHttpServer, ConnectionInfo, Handled, Request, Responder, ResponseBody};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -80,6 +80,22 @@ where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
+    let connection = request.extensions().get::<ConnectionInfo>().cloned();
+    respond_on(server, request, connection).await
+}
+
+/// [`respond`], with the connection given (else taken from the request's
+/// extensions, else unknown).
+async fn respond_on<T, B>(
+    server: &T,
+    request: http::Request<B>,
+    connection: Option<ConnectionInfo>,
+) -> http::Response<ResponseBody>
+where
+    T: AbstractHttpServer,
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     let (head, body) = request.into_parts();
     let body = if body.is_end_stream() {
         Bytes::new()
@@ -89,7 +105,10 @@ where
             Err(error) => return body_error_response(error.into()),
         }
     };
-    let request = Request::from_parts(head, body);
+    let request = match connection {
+        Some(connection) => Request::with_connection(head, body, connection),
+        None => Request::from_parts(head, body),
+    };
     let (responder, pending) = Responder::pair();
     if let Handled::No(responder) = server.handle_request(&request, responder).await {
         server.missing_handler(&request, responder).await;
@@ -145,6 +164,11 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let server = Arc::clone(&self.server);
-        Box::pin(async move { Ok(respond(&*server, request).await) })
+        let connection = request
+            .extensions()
+            .get::<ConnectionInfo>()
+            .cloned()
+            .or_else(crate::server::current_connection);
+        Box::pin(async move { Ok(respond_on(&*server, request, connection).await) })
     }
 }

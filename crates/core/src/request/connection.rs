@@ -115,9 +115,12 @@ impl ConnectionInfo {
 
     /// Reads [`client_addr`](Self::client_addr) out of request extensions:
     /// the peer accessor Postern's server gives postern-limits.
+    /// Inside Postern's server it also finds the connection when the
+    /// extension is not inserted ([`ServerBuilder::serve_abstract`](crate::ServerBuilder::serve_abstract)).
     pub fn peer_from_extensions(extensions: &http::Extensions) -> Option<SocketAddr> {
-        extensions
-            .get::<ConnectionInfo>()
-            .and_then(ConnectionInfo::client_addr)
+        match extensions.get::<ConnectionInfo>() {
+            Some(info) => info.client_addr(),
+            None => crate::server::current_connection().and_then(|info| info.client_addr()),
+        }
     }
 }

@@ -61,6 +61,15 @@ impl Request {
             .get::<ConnectionInfo>()
             .cloned()
             .unwrap_or_default();
+        Request::with_connection(head, body, connection)
+    }
+
+    /// Build from a head, a complete body and the connection it came on.
+    pub fn with_connection(
+        head: http::request::Parts,
+        body: Bytes,
+        connection: ConnectionInfo,
+    ) -> Request {
         Request {
             inner: Arc::new(Inner {
                 head,

@@ -28,6 +28,22 @@ use http::{HeaderMap, StatusCode};
 pub use into_response::IntoResponse;
 pub(crate) use sniff::sniff_mime;
 
+/// MIME types written often enough to keep as static header values.
+const COMMON_MIME: &[&str] = &[
+    "text/plain",
+    "text/plain; charset=utf-8",
+    "text/html",
+    "text/html; charset=utf-8",
+    "application/json",
+    "application/octet-stream",
+    "application/x-empty",
+    "text/css",
+    "application/javascript",
+    "image/png",
+    "image/jpeg",
+    "image/svg+xml",
+];
+
 /// A whole response: status, headers and body.
 ///
 /// `content-length` is not stored; the server adds it when sending.
@@ -42,17 +58,17 @@ impl Response {
     /// An empty response with `content-type: application/x-empty` (Qt's
     /// `QHttpServerResponse(StatusCode)`).
     pub fn new(status: StatusCode) -> Response {
-        Response::with_mime("application/x-empty", Bytes::new()).with_status(status)
+        Response::with_static_mime("application/x-empty", Bytes::new()).with_status(status)
     }
 
     /// A 200 text response, `text/plain; charset=utf-8`.
     pub fn text(text: impl Into<String>) -> Response {
-        Response::with_mime("text/plain; charset=utf-8", text.into())
+        Response::with_static_mime("text/plain; charset=utf-8", text.into())
     }
 
     /// A 200 HTML response, `text/html; charset=utf-8`.
     pub fn html(html: impl Into<String>) -> Response {
-        Response::with_mime("text/html; charset=utf-8", html.into())
+        Response::with_static_mime("text/html; charset=utf-8", html.into())
     }
 
     /// A 200 response whose MIME type is sniffed from the bytes (PNG, JPEG,
@@ -60,19 +76,32 @@ impl Response {
     pub fn bytes(body: impl Into<Bytes>) -> Response {
         let body = body.into();
         let mime = sniff_mime(&body);
-        Response::with_mime(mime, body)
+        Response::with_static_mime(mime, body)
     }
 
     /// A 200 response with an explicit MIME type; an empty `mime` means no
     /// `content-type` header. A MIME type that is not a valid header value is
     /// replaced by `application/octet-stream`.
     pub fn with_mime(mime: &str, body: impl Into<Bytes>) -> Response {
-        let mut headers = HeaderMap::new();
-        if !mime.is_empty() {
-            let value = HeaderValue::from_str(mime)
-                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-            headers.insert(CONTENT_TYPE, value);
+        if mime.is_empty() {
+            return Response {
+                status: StatusCode::OK,
+                headers: HeaderMap::new(),
+                body: body.into(),
+            };
         }
+        // Common types are shared statics: no copy of the string per response.
+        let value = match COMMON_MIME.iter().find(|known| **known == mime) {
+            Some(known) => HeaderValue::from_static(known),
+            None => HeaderValue::from_str(mime)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        };
+        Response::with_content_type(value, body)
+    }
+
+    fn with_content_type(value: HeaderValue, body: impl Into<Bytes>) -> Response {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, value);
         Response {
             status: StatusCode::OK,
             headers,
@@ -80,12 +109,16 @@ impl Response {
         }
     }
 
+    fn with_static_mime(mime: &'static str, body: impl Into<Bytes>) -> Response {
+        Response::with_content_type(HeaderValue::from_static(mime), body)
+    }
+
     /// A 200 compact JSON response, `application/json`.
     #[cfg(feature = "json")]
     pub fn json(value: &serde_json::Value) -> Response {
         // Serialising a `Value` into a Vec cannot fail: keys are strings.
         let body = serde_json::to_vec(value).unwrap_or_default();
-        Response::with_mime("application/json", body)
+        Response::with_static_mime("application/json", body)
     }
 
     /// The whole file, with the MIME type from its name (then its content when
@@ -100,7 +133,7 @@ impl Response {
                 let mime = mime_guess::from_path(path)
                     .first_raw()
                     .unwrap_or_else(|| sniff_mime(&data));
-                Response::with_mime(mime, data)
+                Response::with_static_mime(mime, data)
             }
             Err(error) => {
                 tracing::debug!(target: "postern::request", path = %path.display(), %error, "file not readable");

@@ -84,7 +84,9 @@ where
             );
             return ConnFuture::rejected(StatusCode::BAD_REQUEST);
         }
-        request.extensions_mut().insert(self.info.clone());
+        if self.shared.insert_connection_info {
+            request.extensions_mut().insert(self.info.clone());
+        }
         let in_flight = InFlight::start(&self.activity);
         let service = if self.shared.is_current(&self.snapshot) {
             self.snapshot.service.clone()
@@ -94,8 +96,40 @@ where
         // hyper drops HEAD bodies itself on HTTP/1 only.
         let strip_body =
             request.method() == http::Method::HEAD && request.version() == http::Version::HTTP_2;
-        ConnFuture::call(service, request, in_flight, strip_body)
+        ConnFuture::call(service, request, in_flight, strip_body, &self.info)
     }
+}
+
+thread_local! {
+    /// The connection whose request is being handed to the service stack
+    /// right now, on this thread: how Postern's own layers and `HttpService`
+    /// learn the connection without a request extension (which costs three
+    /// allocations per request).
+    static CURRENT: std::cell::RefCell<Option<ConnectionInfo>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The connection of the request being passed to a service by Postern's
+/// server on this thread, if any (only during the service's `call`).
+pub(crate) fn current_connection() -> Option<ConnectionInfo> {
+    CURRENT.with(|current| current.borrow().clone())
+}
+
+/// Call `service` with `info` as the current connection.
+fn call_in_scope<S: Service<R>, R>(
+    service: &mut S,
+    request: R,
+    info: &ConnectionInfo,
+) -> S::Future {
+    struct Reset(Option<ConnectionInfo>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            CURRENT.with(|current| *current.borrow_mut() = previous);
+        }
+    }
+    let previous = CURRENT.with(|current| current.borrow_mut().replace(info.clone()));
+    let _reset = Reset(previous);
+    service.call(request)
 }
 
 pin_project! {
@@ -103,7 +137,7 @@ pin_project! {
     enum State<S, R> where S: Service<R> {
         /// Refused before the service: this status, with `connection: close`.
         Rejected { status: StatusCode },
-        NotReady { service: S, request: Option<R> },
+        NotReady { service: S, request: Option<R>, info: ConnectionInfo },
         Called { #[pin] future: S::Future },
     }
 }
@@ -128,12 +162,28 @@ impl<S: Service<R>, R> ConnFuture<S, R> {
         }
     }
 
-    fn call(service: S, request: R, in_flight: InFlight, strip_body: bool) -> Self {
-        ConnFuture {
-            state: State::NotReady {
+    fn call(
+        mut service: S,
+        request: R,
+        in_flight: InFlight,
+        strip_body: bool,
+        info: &ConnectionInfo,
+    ) -> Self {
+        // Services are nearly always ready: call at once, inside the
+        // connection scope. Otherwise wait for readiness in `poll`.
+        let mut noop = Context::from_waker(std::task::Waker::noop());
+        let state = match service.poll_ready(&mut noop) {
+            Poll::Ready(Ok(())) => State::Called {
+                future: call_in_scope(&mut service, request, info),
+            },
+            _ => State::NotReady {
                 service,
                 request: Some(request),
+                info: info.clone(),
             },
+        };
+        ConnFuture {
+            state,
             in_flight: Some(in_flight),
             strip_body,
         }
@@ -155,7 +205,11 @@ where
                 StateProj::Rejected { status } => {
                     return Poll::Ready(Ok(own_response(*status, true)));
                 }
-                StateProj::NotReady { service, request } => match ready!(service.poll_ready(cx)) {
+                StateProj::NotReady {
+                    service,
+                    request,
+                    info,
+                } => match ready!(service.poll_ready(cx)) {
                     Ok(()) => {
                         let Some(request) = request.take() else {
                             return Poll::Ready(Ok(own_response(
@@ -163,7 +217,7 @@ where
                                 false,
                             )));
                         };
-                        let future = service.call(request);
+                        let future = call_in_scope(service, request, info);
                         this.state.set(State::Called { future });
                         continue;
                     }

@@ -33,6 +33,9 @@ pub(crate) struct Shared<S> {
     current: RwLock<Arc<Snapshot<S>>>,
     generation: AtomicU64,
     pub(crate) limiter: ConnectionLimiter,
+    /// Whether requests carry a `ConnectionInfo` extension (off only for
+    /// `serve_abstract`, whose handlers get it from `Request::connection`).
+    pub(crate) insert_connection_info: bool,
     pub(crate) phase: watch::Sender<Phase>,
     live: AtomicUsize,
     cut: AtomicUsize,
@@ -44,7 +47,11 @@ fn limits_error(error: postern_limits::config::ConfigError) -> Error {
 }
 
 impl<S: Clone> Shared<S> {
-    pub(crate) fn new(service: S, config: Configuration) -> Result<Arc<Self>, Error> {
+    pub(crate) fn new(
+        service: S,
+        config: Configuration,
+        insert_connection_info: bool,
+    ) -> Result<Arc<Self>, Error> {
         let layer = LimitsLayer::try_new(&config.limits)
             .map_err(limits_error)?
             .with_peer_accessor(ConnectionInfo::peer_from_extensions);
@@ -56,6 +63,7 @@ impl<S: Clone> Shared<S> {
         };
         Ok(Arc::new(Shared {
             limiter: ConnectionLimiter::new(snapshot.config.limits.connections),
+            insert_connection_info,
             service,
             current: RwLock::new(Arc::new(snapshot)),
             generation: AtomicU64::new(0),
