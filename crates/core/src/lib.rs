@@ -35,6 +35,49 @@
 //! default. `default-features = false, features = ["http1"]` builds an HTTP/1
 //! server without rustls or h2.
 //!
+//! # What the server guarantees
+//! - **Strict HTTP/1 framing.** A request hyper accepts but which is
+//!   ambiguous gets `400` with `connection: close` before any handler runs:
+//!   HTTP/1.1 without `Host`, more than one `Host`, a `Transfer-Encoding`
+//!   other than exactly `chunked`. `Content-Length` together with
+//!   `Transfer-Encoding` never reaches us: hyper drops the length, reads the
+//!   body as chunked and closes the connection after the response, so no
+//!   smuggled request is ever parsed.
+//! - **Timeouts** ([`config::Timeouts`]): first byte (10 s), request head
+//!   (10 s), keep-alive idle (15 s, HTTP/1 and HTTP/2), TLS handshake (10 s).
+//!   They are checked on a per-connection tick of a quarter of the shortest
+//!   timeout, so each fires within 1 to 1.25 times its length.
+//! - **Limits** ([`config::Limits`], from `postern-limits`): connection caps
+//!   at accept, then IP allow/deny (403) → rate (429) → sizes (414, 431, 413)
+//!   per request, on HTTP/1 and HTTP/2 alike.
+//! - **Graceful shutdown** ([`RunningServer::shutdown`]): stop accepting,
+//!   finish requests in flight, close idle connections at once, cut the rest
+//!   at the deadline and report how many were cut.
+//!
+//! # Differences from Qt HTTP Server
+//! Qt's quirks (its spec §18) that Postern fixes on purpose:
+//! - HEAD responses never carry a body (HTTP/1 and HTTP/2); `postern-router`
+//!   answers HEAD with GET routes.
+//! - `Connection: close` is honoured; HTTP/1.0 connections close unless the
+//!   client asks for keep-alive.
+//! - Responses carry `Date`; `TRACE` is [`Method::Trace`], not `Unknown`.
+//! - Cleartext HTTP/2 (h2c, prior knowledge) is served; Qt speaks HTTP/2 over
+//!   TLS only.
+//! - Malformed requests get hyper's error status and a close instead of a
+//!   silent close; header and body errors are 400 or 413, never a handler
+//!   call with a partial body.
+//! - A [`Responder`] dropped without writing answers 500; Qt sends nothing
+//!   and the client waits forever.
+//! - JSON is compact everywhere (Qt's responder indents it).
+//! - The server sets `content-length` itself; a handler's own value is not
+//!   duplicated.
+//! - An absolute-form target's authority wins over `Host` (RFC 9112), and a
+//!   missing port stays missing (Qt reports port 0).
+//! - The IP allow/deny lists and the rate limit apply to HTTP/2 as well, and
+//!   a 403 ends the request (Qt carried on to the handler).
+//! - Informational (1xx) responses other than hyper's automatic
+//!   `100 Continue` cannot be written: hyper's server has no API for them.
+//!
 //! # Logging
 //! Through `tracing`, with targets after Qt's categories: `postern::server`,
 //! `postern::request`, `postern::http1`, `postern::http2`.
