@@ -102,7 +102,7 @@ where
     } else {
         match body.collect().await {
             Ok(collected) => collected.to_bytes(),
-            Err(error) => return body_error_response(error.into()),
+            Err(error) => return body_error_response(error.into(), head.version),
         }
     };
     let request = match connection {
@@ -131,7 +131,7 @@ fn status_response(status: StatusCode) -> http::Response<ResponseBody> {
     response
 }
 
-fn body_error_response(error: BoxError) -> http::Response<ResponseBody> {
+fn body_error_response(error: BoxError, version: http::Version) -> http::Response<ResponseBody> {
     let status = if postern_limits::is_body_too_large(&*error) {
         StatusCode::PAYLOAD_TOO_LARGE
     } else {
@@ -139,9 +139,13 @@ fn body_error_response(error: BoxError) -> http::Response<ResponseBody> {
     };
     tracing::debug!(target: "postern::request", %error, %status, "request body failed");
     let mut response = status_response(status);
-    response
-        .headers_mut()
-        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    // The rest of the body is unread: an HTTP/1 connection cannot carry on.
+    // (HTTP/2 has no connection header; the stream alone ends.)
+    if version < http::Version::HTTP_2 {
+        response
+            .headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     response
 }
 

@@ -100,7 +100,9 @@ pub use method::{Method, Methods};
 pub use request::{ConnectionInfo, Request, TlsInfo, Transport};
 pub use responder::{ChunkedWriter, PendingResponse, Responder, ResponseBody};
 pub use response::{IntoResponse, Response};
-pub use server::{ListenAddr, RequestBody, RunningServer, Server, ServerBuilder, ShutdownReport};
+pub use server::{
+    IncomingBody, ListenAddr, RequestBody, RunningServer, Server, ServerBuilder, ShutdownReport,
+};
 #[cfg(feature = "tls")]
 pub use server::{TlsConfig, ring_provider};
 

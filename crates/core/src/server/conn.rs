@@ -63,6 +63,16 @@ where
     }
 }
 
+/// Log at `postern::http1` or `postern::http2` by the connection's protocol.
+macro_rules! conn_debug {
+    ($protocol:expr, $($arg:tt)+) => {
+        match $protocol {
+            Protocol::Http1 => tracing::debug!(target: "postern::http1", $($arg)+),
+            Protocol::Http2 => tracing::debug!(target: "postern::http2", $($arg)+),
+        }
+    };
+}
+
 /// Resolves once the server stops running (draining or closing).
 pub(crate) async fn stopped(mut phase: watch::Receiver<Phase>) {
     while *phase.borrow_and_update() == Phase::Running {
@@ -128,7 +138,7 @@ where
                 let conn = http1_builder(config)
                     .serve_connection(io, service)
                     .with_upgrades();
-                drive(conn, &activity, &shared, &snapshot, phase, "postern::http1").await
+                drive(conn, &activity, &shared, &snapshot, phase, Protocol::Http1).await
             }
             #[cfg(not(feature = "http1"))]
             {
@@ -141,7 +151,7 @@ where
             #[cfg(feature = "http2")]
             {
                 let conn = http2_builder(config).serve_connection(io, service);
-                drive(conn, &activity, &shared, &snapshot, phase, "postern::http2").await
+                drive(conn, &activity, &shared, &snapshot, phase, Protocol::Http2).await
             }
             #[cfg(not(feature = "http2"))]
             {
@@ -200,7 +210,6 @@ fn http2_builder(
 }
 
 /// Poll the connection while watching for idleness, slow heads and shutdown.
-#[allow(dead_code)]
 ///
 /// The keep-alive and request-head timeouts follow `set_configuration` on
 /// open connections too (Qt restarts its heartbeat the same way): the
@@ -211,11 +220,10 @@ async fn drive<C: Graceful, S>(
     shared: &Shared<S>,
     snapshot: &Arc<Snapshot<S>>,
     mut phase: watch::Receiver<Phase>,
-    target: &'static str,
+    protocol: Protocol,
 ) -> Ending {
     let mut snapshot = Arc::clone(snapshot);
-    let timeouts = snapshot.config.timeouts;
-    let mut watch = Watch::new(timeouts.keep_alive, timeouts.request_head);
+    let mut watch = Watch::new(&snapshot.config.timeouts);
     let mut tick = watch.tick();
     let mut conn = std::pin::pin!(conn);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
@@ -231,7 +239,7 @@ async fn drive<C: Graceful, S>(
             biased;
             result = conn.as_mut() => {
                 if let Err(error) = result {
-                    tracing::debug!(target: "postern::server", %error, protocol = target, "connection ended with an error");
+                    conn_debug!(protocol, %error, "connection ended with an error");
                 }
                 return Ending::Closed;
             }
@@ -254,8 +262,7 @@ async fn drive<C: Graceful, S>(
             _ = ticker.tick() => {
                 if !shared.is_current(&snapshot) {
                     snapshot = shared.snapshot();
-                    let timeouts = snapshot.config.timeouts;
-                    watch.set_timeouts(timeouts.keep_alive, timeouts.request_head);
+                    watch.set_timeouts(&snapshot.config.timeouts);
                     if watch.tick() != tick {
                         tick = watch.tick();
                         ticker = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
@@ -265,14 +272,22 @@ async fn drive<C: Graceful, S>(
                 match watch.verdict(activity) {
                     Verdict::Wait => {}
                     Verdict::Idle if !graceful => {
-                        tracing::debug!(target: "postern::server", protocol = target, "keep-alive timeout: closing idle connection");
+                        conn_debug!(protocol, "keep-alive timeout: closing idle connection");
                         graceful = true;
                         conn.as_mut().start_graceful_shutdown();
                     }
                     // Still open a keep-alive period after GOAWAY: close.
                     Verdict::Idle => return Ending::Closed,
+                    Verdict::BodyStall => {
+                        conn_debug!(protocol, "no request body bytes within the body-idle timeout: closing");
+                        return Ending::Closed;
+                    }
+                    Verdict::WriteStall => {
+                        conn_debug!(protocol, "the client took no response bytes within the write-stall timeout: closing");
+                        return Ending::Closed;
+                    }
                     Verdict::HeadTimeout => {
-                        tracing::debug!(target: "postern::server", protocol = target, "request head not complete within the timeout: closing");
+                        conn_debug!(protocol, "request head not complete within the timeout: closing");
                         return Ending::Closed;
                     }
                 }

@@ -16,6 +16,7 @@ use tower_service::Service;
 
 use super::activity::{Activity, InFlight};
 use super::body::ServerBody;
+use super::incoming::IncomingBody;
 use super::shared::{Shared, Snapshot};
 use super::strict;
 use crate::ConnectionInfo;
@@ -72,9 +73,9 @@ where
 {
     type Response = http::Response<ServerBody<LimitsBody<B>>>;
     type Error = Infallible;
-    type Future = ConnFuture<LimitsService<S>, http::Request<Incoming>>;
+    type Future = ConnFuture<LimitsService<S>, http::Request<IncomingBody>>;
 
-    fn call(&self, mut request: http::Request<Incoming>) -> Self::Future {
+    fn call(&self, request: http::Request<Incoming>) -> Self::Future {
         if let Err(ambiguity) = strict::check(request.version(), request.headers()) {
             tracing::debug!(
                 target: "postern::http1",
@@ -84,6 +85,7 @@ where
             );
             return ConnFuture::rejected(StatusCode::BAD_REQUEST);
         }
+        let mut request = request.map(|body| IncomingBody::new(body, &self.activity));
         if self.shared.insert_connection_info {
             request.extensions_mut().insert(self.info.clone());
         }

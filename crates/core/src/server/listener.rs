@@ -165,6 +165,28 @@ where
     }
 }
 
+/// Refusals answered at once; past this many, refused connections are
+/// closed without an answer, so a flood over the caps cannot pile up tasks.
+const MAX_PENDING_REFUSALS: usize = 256;
+static PENDING_REFUSALS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Answer a refused connection in a task of its own, or drop it when too
+/// many refusals are already pending.
+fn refuse_bounded<I>(io: I, wait: Duration)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use std::sync::atomic::Ordering;
+    if PENDING_REFUSALS.fetch_add(1, Ordering::AcqRel) >= MAX_PENDING_REFUSALS {
+        PENDING_REFUSALS.fetch_sub(1, Ordering::AcqRel);
+        return;
+    }
+    tokio::spawn(async move {
+        refuse(io, wait).await;
+        PENDING_REFUSALS.fetch_sub(1, Ordering::AcqRel);
+    });
+}
+
 fn admit<S>(
     shared: &Shared<S>,
     client: Option<std::net::IpAddr>,
@@ -266,7 +288,7 @@ where
                         spawn_connection(&shared, stream, info, permit);
                     }
                     Err(_) => {
-                        tokio::spawn(refuse(stream, wait));
+                        refuse_bounded(stream, wait);
                     }
                 }
             }
@@ -277,7 +299,7 @@ where
                     spawn_connection(&shared, stream, info, permit);
                 }
                 Err(_) => {
-                    tokio::spawn(refuse(stream, wait));
+                    refuse_bounded(stream, wait);
                 }
             },
         }

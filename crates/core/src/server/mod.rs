@@ -32,6 +32,7 @@ mod activity;
 mod body;
 mod conn;
 mod conn_service;
+mod incoming;
 mod listener;
 mod rewind;
 mod shared;
@@ -45,12 +46,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::body::Incoming;
 use tokio::task::JoinHandle;
 use tower_service::Service;
 
 pub use body::ServerBody;
 pub(crate) use conn_service::current_connection;
+pub use incoming::IncomingBody;
 pub use listener::ListenAddr;
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, ring_provider};
@@ -62,8 +63,9 @@ use shared::{Phase, Shared};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The request body services see on Postern's server: hyper's body, failing
-/// past the configured body limit (the server answers 413 for it).
-pub type RequestBody = postern_limits::RequestBody<Incoming>;
+/// past the configured body limit (the server answers 413 for it), watched
+/// by the body-idle timeout.
+pub type RequestBody = postern_limits::RequestBody<IncomingBody>;
 
 enum Bind {
     Tcp(String),
@@ -190,32 +192,7 @@ impl ServerBuilder {
 }
 
 fn validate(configuration: &Configuration) -> Result<(), Error> {
-    configuration
-        .limits
-        .validate()
-        .map_err(|e| Error::config("invalid limits", Some(Box::new(e))))?;
-    let frame = configuration.http2.max_frame_size;
-    if !(16_384..=16_777_215).contains(&frame) {
-        return Err(Error::config(
-            format!("http2.max_frame_size {frame} is outside 16384..=16777215 (RFC 9113)"),
-            None,
-        ));
-    }
-    let t = &configuration.timeouts;
-    for (name, value) in [
-        ("keep_alive", t.keep_alive),
-        ("first_byte", t.first_byte),
-        ("request_head", t.request_head),
-        ("tls_handshake", t.tls_handshake),
-    ] {
-        if value.is_zero() {
-            return Err(Error::config(
-                format!("timeouts.{name} is zero: give it a positive duration"),
-                None,
-            ));
-        }
-    }
-    Ok(())
+    configuration.validate()
 }
 
 /// How a shutdown went.

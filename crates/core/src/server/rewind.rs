@@ -99,7 +99,10 @@ impl<I: AsyncWrite> AsyncWrite for Rewind<I> {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write(cx, data)
+        let this = self.project();
+        let polled = this.inner.poll_write(cx, data);
+        this.activity.write_polled(!polled.is_pending());
+        polled
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -115,7 +118,10 @@ impl<I: AsyncWrite> AsyncWrite for Rewind<I> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write_vectored(cx, bufs)
+        let this = self.project();
+        let polled = this.inner.poll_write_vectored(cx, bufs);
+        this.activity.write_polled(!polled.is_pending());
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -77,23 +77,24 @@ impl<S: Clone> Shared<S> {
     /// Apply a new configuration: the next request on every connection uses
     /// it; the rate limiter keeps its state when the rate settings are equal.
     pub(crate) fn set_config(&self, config: Configuration) -> Result<(), Error> {
-        let current = self.snapshot();
+        // One writer at a time: read, rebuild and swap under the write lock,
+        // so concurrent calls never publish the same generation twice.
+        let mut current = match self.current.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
         let layer = current
             .layer
             .reconfigure(&config.limits)
             .map_err(limits_error)?;
         self.limiter.set_limits(config.limits.connections);
         let generation = current.generation + 1;
-        let snapshot = Arc::new(Snapshot {
+        *current = Arc::new(Snapshot {
             generation,
             service: layer.layer(self.service.clone()),
             layer,
             config,
         });
-        match self.current.write() {
-            Ok(mut guard) => *guard = snapshot,
-            Err(poisoned) => *poisoned.into_inner() = snapshot,
-        }
         self.generation.store(generation, Ordering::Release);
         Ok(())
     }
