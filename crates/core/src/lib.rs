@@ -44,9 +44,12 @@
 //!   body as chunked and closes the connection after the response, so no
 //!   smuggled request is ever parsed.
 //! - **Timeouts** ([`config::Timeouts`]): first byte (10 s), request head
-//!   (10 s), keep-alive idle (15 s, HTTP/1 and HTTP/2), TLS handshake (10 s).
-//!   They are checked on a per-connection tick of a quarter of the shortest
-//!   timeout, so each fires within 1 to 1.25 times its length.
+//!   (10 s), keep-alive idle (15 s, HTTP/1 and HTTP/2), TLS handshake (10 s),
+//!   request body idle (30 s) and response write stall (30 s). A stalled
+//!   client never pins a connection; a slow handler is never cut. They are
+//!   checked on a per-connection tick of a quarter of the shortest timeout,
+//!   so each fires within 1 to 1.25 times its length. Not bounded: the total
+//!   time a body may take while it keeps trickling in (use the body limit).
 //! - **Limits** ([`config::Limits`], from `postern-limits`): connection caps
 //!   at accept, then IP allow/deny (403) → rate (429) → sizes (414, 431, 413)
 //!   per request, on HTTP/1 and HTTP/2 alike.

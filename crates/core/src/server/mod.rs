@@ -320,7 +320,9 @@ impl<S: Clone> RunningServer<S> {
     }
 
     /// Stop accepting, let requests in flight finish, close idle connections
-    /// at once, and cut whatever is still open after `deadline`.
+    /// (and those still in their TLS handshake or first bytes) at once, and
+    /// cut whatever is still open after `deadline`. Cut connections close at
+    /// their task's next poll; this waits up to 5 s more for that.
     pub async fn shutdown(self, deadline: Duration) -> ShutdownReport {
         self.shared.phase.send_replace(Phase::Draining);
         for (_, task) in self.lock_listeners().drain(..) {
