@@ -1,10 +1,11 @@
 //! The server: listeners (TCP, TLS, Unix), HTTP/1 and HTTP/2 through hyper,
 //! timeouts, live configuration and graceful shutdown.
 //!
-//! ```no_run
+//! ```
 //! use std::time::Duration;
 //! use http::StatusCode;
-//! use postern_core::{AbstractHttpServer, Handled, HttpService, Request, Responder, Server};
+//! use postern_core::{AbstractHttpServer, Handled, Request, Responder, Server};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //!
 //! struct Hello;
 //! impl AbstractHttpServer for Hello {
@@ -14,17 +15,25 @@
 //!     }
 //! }
 //!
-//! # async fn run() -> Result<(), postern_core::Error> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let running = Server::builder()
-//!     .bind_tcp("127.0.0.1:8080")
-//!     .serve(HttpService::new(Hello))
+//!     .bind_tcp("127.0.0.1:0")
+//!     .serve_abstract(Hello)
 //!     .await?;
-//! for addr in running.listeners() {
-//!     println!("listening on {addr}");
-//! }
-//! tokio::signal::ctrl_c().await.ok();
+//! let addr = running.listeners()[0].socket_addr().expect("a TCP listener");
+//! println!("listening on {}", running.listeners()[0]);
+//!
+//! // A client: one request, then the server closes the connection.
+//! let mut client = tokio::net::TcpStream::connect(addr).await?;
+//! client.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await?;
+//! let mut answer = String::new();
+//! client.read_to_string(&mut answer).await?;
+//! assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
+//! assert!(answer.ends_with("\r\n\r\nHello world"));
+//!
 //! let report = running.shutdown(Duration::from_secs(5)).await;
-//! println!("{} connection(s) cut at the deadline", report.cut);
+//! assert_eq!(report.cut, 0);
 //! # Ok(()) }
 //! ```
 
@@ -40,7 +49,7 @@ mod strict;
 #[cfg(feature = "tls")]
 mod tls;
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -325,8 +334,12 @@ impl<S: Clone> RunningServer<S> {
     /// their task's next poll; this waits up to 5 s more for that.
     pub async fn shutdown(self, deadline: Duration) -> ShutdownReport {
         self.shared.phase.send_replace(Phase::Draining);
-        for (_, task) in self.lock_listeners().drain(..) {
+        for (addr, task) in self.lock_listeners().drain(..) {
             task.abort();
+            // A Unix socket's file would make the next bind of its path fail.
+            if let ListenAddr::Unix(path) = addr {
+                let _ = std::fs::remove_file(path);
+            }
         }
         let drained = tokio::time::timeout(deadline, self.shared.wait_drained())
             .await
@@ -346,8 +359,8 @@ impl<S: Clone> RunningServer<S> {
 }
 
 async fn bind_tcp(addr: &str) -> Result<tokio::net::TcpListener, Error> {
-    let addrs: Vec<SocketAddr> = addr
-        .to_socket_addrs()
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+        .await
         .map_err(|e| Error::bind(format!("{addr:?} (not an address: use \"host:port\")"), e))?
         .collect();
     let mut last = None;
