@@ -570,3 +570,63 @@ pub(crate) fn reqwest_client(
     .build()
     .expect("reqwest client")
 }
+
+// ---------------------------------------------------------------------------
+// Added for the limits tests
+
+/// Serve `server` with `serve_abstract` (requests carry no `ConnectionInfo`
+/// extension) on one TCP listener at 127.0.0.1:0 with `configuration`.
+pub(crate) async fn start_abstract_with<T: AbstractHttpServer>(
+    configuration: Configuration,
+    server: T,
+) -> RunningServer<HttpService<T>> {
+    init_tracing();
+    Server::builder()
+        .configuration(configuration)
+        .bind_tcp("127.0.0.1:0")
+        .serve_abstract(server)
+        .await
+        .expect("the server starts")
+}
+
+/// Connect over TCP to `addr` from a socket bound to `local` (port 0), such as
+/// 127.0.0.2, so that the server sees another client address.
+pub(crate) async fn connect_from(local: std::net::IpAddr, addr: SocketAddr) -> TcpStream {
+    let socket = match local {
+        std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }
+    .expect("a client socket");
+    socket
+        .bind(SocketAddr::new(local, 0))
+        .unwrap_or_else(|e| panic!("bind the client socket to {local}: {e}"));
+    let stream = within("connect", socket.connect(addr))
+        .await
+        .expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    stream
+}
+
+/// Run a TLS handshake over `tcp`, sending SNI `server_name`; the error
+/// instead of a panic when it fails. Bounded by [`LIMIT`].
+pub(crate) async fn try_tls_handshake(
+    tcp: TcpStream,
+    config: rustls::ClientConfig,
+    server_name: &str,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let name = ServerName::try_from(server_name.to_owned()).expect("server name");
+    within("TLS handshake", connector.connect(name, tcp)).await
+}
+
+/// Wait (bounded by [`LIMIT`]) until the server counts exactly `n` live
+/// connections.
+pub(crate) async fn wait_live<S: Clone>(running: &RunningServer<S>, n: usize) {
+    let what = format!("the server to count {n} live connection(s)");
+    within(&what, async {
+        while running.live_connections() != n {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
