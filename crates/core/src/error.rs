@@ -1,9 +1,8 @@
 //! [`Error`]: what can go wrong setting a server up.
 
+use crate::BoxError;
 use std::fmt;
 use std::path::Path;
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug)]
 enum Kind {

@@ -11,9 +11,8 @@ use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http_body_util::BodyExt;
 
+use crate::BoxError;
 use crate::{AbstractHttpServer, ConnectionInfo, Handled, Request, Responder, ResponseBody};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves an [`AbstractHttpServer`] as a `tower::Service<http::Request<B>>`.
 ///

@@ -85,6 +85,9 @@
 //! Through `tracing`, with targets after Qt's categories: `postern::server`,
 //! `postern::request`, `postern::http1`, `postern::http2`.
 
+/// The boxed error type of service and body errors.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 mod abstract_server;
 pub mod config;
 mod error;
@@ -104,7 +107,8 @@ pub use request::{ConnectionInfo, Request, TlsInfo, Transport};
 pub use responder::{ChunkedWriter, PendingResponse, Responder, ResponseBody};
 pub use response::{IntoResponse, Response};
 pub use server::{
-    IncomingBody, ListenAddr, RequestBody, RunningServer, Server, ServerBuilder, ShutdownReport,
+    IncomingBody, ListenAddr, RequestBody, RunningServer, ServeService, Server, ServerBuilder,
+    ShutdownReport,
 };
 #[cfg(feature = "tls")]
 pub use server::{TlsConfig, ring_provider};

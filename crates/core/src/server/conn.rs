@@ -6,21 +6,18 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
-use tower_service::Service;
 
+use super::ServeService;
 use super::activity::{Activity, Verdict, Watch};
 use super::conn_service::ConnService;
 use super::rewind::{Protocol, Rewind, sniff};
 use super::shared::{Phase, Shared, Snapshot};
-use crate::server::RequestBody;
+use crate::BoxError;
 use crate::{Configuration, ConnectionInfo};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,21 +81,13 @@ pub(crate) async fn stopped(mut phase: watch::Receiver<Phase>) {
 }
 
 /// Serve one connection to its end.
-pub(crate) async fn serve_connection<S, B, I>(
+pub(crate) async fn serve_connection<S, I>(
     shared: Arc<Shared<S>>,
     mut io: I,
     info: ConnectionInfo,
 ) -> Ending
 where
-    S: Service<http::Request<RequestBody>, Response = http::Response<B>>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    S: ServeService,
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let snapshot = shared.snapshot();

@@ -19,11 +19,10 @@ use super::body::ServerBody;
 use super::incoming::IncomingBody;
 use super::shared::{Shared, Snapshot};
 use super::strict;
+use crate::BoxError;
 use crate::ConnectionInfo;
 use crate::server::RequestBody;
 use postern_limits::{LimitsService, ResponseBody as LimitsBody};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub(crate) struct ConnService<S> {
     shared: Arc<Shared<S>>,

@@ -6,17 +6,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::net::TcpListener;
-use tower_service::Service;
 
+use super::ServeService;
 use super::conn::{Ending, serve_connection};
 use super::shared::{LiveGuard, Phase, Shared};
-use crate::server::RequestBody;
 use crate::{ConnectionInfo, Transport};
 use postern_limits::{ConnectionPermit, ConnectionRefused};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Where a listener accepts connections.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -106,21 +102,13 @@ async fn accept_one(bound: &Bound) -> std::io::Result<Accepted> {
 
 /// Serve `io` in a task of its own, counted as a live connection and
 /// holding its connection-limit permit until it ends.
-fn spawn_connection<S, B, I>(
+fn spawn_connection<S, I>(
     shared: &Arc<Shared<S>>,
     io: I,
     info: ConnectionInfo,
     permit: ConnectionPermit,
 ) where
-    S: Service<http::Request<RequestBody>, Response = http::Response<B>>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    S: ServeService,
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let shared = Arc::clone(shared);
@@ -197,17 +185,9 @@ fn admit<S>(
 }
 
 /// Accept until the server stops running.
-pub(crate) async fn accept_loop<S, B>(shared: Arc<Shared<S>>, bound: Bound)
+pub(crate) async fn accept_loop<S>(shared: Arc<Shared<S>>, bound: Bound)
 where
-    S: Service<http::Request<RequestBody>, Response = http::Response<B>>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    S: ServeService,
 {
     let mut phase = shared.phase.subscribe();
     loop {

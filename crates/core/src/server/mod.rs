@@ -44,6 +44,7 @@ mod conn_service;
 mod incoming;
 mod listener;
 mod rewind;
+mod serve_service;
 mod shared;
 mod strict;
 #[cfg(feature = "tls")]
@@ -54,22 +55,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::task::JoinHandle;
-use tower_service::Service;
 
 pub use body::ServerBody;
 pub(crate) use conn_service::current_connection;
 pub use incoming::IncomingBody;
 pub use listener::ListenAddr;
+pub use serve_service::ServeService;
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, ring_provider};
 
 use crate::{AbstractHttpServer, Configuration, Error, HttpService};
 use listener::{Bound, accept_loop};
 use shared::{Phase, Shared};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The request body services see on Postern's server: hyper's body, failing
 /// past the configured body limit (the server answers 413 for it), watched
@@ -145,17 +143,9 @@ impl ServerBuilder {
 
     /// Bind every listener and start serving `service` on all of them.
     /// Must be called inside a tokio runtime.
-    pub async fn serve<S, B>(self, service: S) -> Result<RunningServer<S>, Error>
+    pub async fn serve<S>(self, service: S) -> Result<RunningServer<S>, Error>
     where
-        S: Service<http::Request<RequestBody>, Response = http::Response<B>>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-        S::Error: Into<BoxError>,
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<BoxError>,
+        S: ServeService,
     {
         self.start(service, true).await
     }
@@ -172,21 +162,13 @@ impl ServerBuilder {
         self.start(HttpService::new(server), false).await
     }
 
-    async fn start<S, B>(
+    async fn start<S>(
         self,
         service: S,
         insert_connection_info: bool,
     ) -> Result<RunningServer<S>, Error>
     where
-        S: Service<http::Request<RequestBody>, Response = http::Response<B>>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        S::Future: Send + 'static,
-        S::Error: Into<BoxError>,
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<BoxError>,
+        S: ServeService,
     {
         validate(&self.configuration)?;
         let running = RunningServer {
@@ -232,17 +214,9 @@ impl<S: Clone> std::fmt::Debug for RunningServer<S> {
     }
 }
 
-impl<S, B> RunningServer<S>
+impl<S> RunningServer<S>
 where
-    S: Service<http::Request<RequestBody>, Response = http::Response<B>>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    S: ServeService,
 {
     async fn bind(&self, bind: Bind) -> Result<ListenAddr, Error> {
         let bound = match bind {
