@@ -1255,3 +1255,124 @@ async fn a_spoofed_forwarding_header_does_not_win_an_allow_list_or_a_fresh_rate_
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------
+// 8. What a refusal leaves of the connection
+
+/// A refused request's unread body is skipped (never parsed as the next
+/// request): with `content-length` the connection stays usable; with a
+/// chunked body the server may instead close, but must say so.
+#[tokio::test]
+async fn a_refused_requests_unread_body_is_never_parsed_as_a_request() {
+    bounded(async {
+        let limited = start_counter(Mode::Service, deny(&["127.0.0.0/8"])).await;
+        let mut raw = Raw::connect(limited.addr(0)).await;
+        raw.send(
+            "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 24\r\n\r\n\
+             GET /smuggled HTTP/1.1\r\n\
+             GET /x HTTP/1.1\r\nHost: a\r\n\r\n",
+        )
+        .await;
+        for _ in 0..2 {
+            let response = raw.response().await;
+            assert_h1_refused(&response, "HTTP/1.1 403 Forbidden");
+            assert_eq!(response.header("connection"), None, "{response:?}");
+        }
+
+        let mut raw = Raw::connect(limited.addr(0)).await;
+        raw.send(
+            "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\
+             12\r\nGET /smuggled HTTP\r\n0\r\n\r\n\
+             GET /x HTTP/1.1\r\nHost: a\r\n\r\n",
+        )
+        .await;
+        let response = raw.response().await;
+        assert_h1_refused(&response, "HTTP/1.1 403 Forbidden");
+        if response.header("connection") == Some("close") {
+            assert_eq!(raw.eof().await, b"", "nothing after a close");
+        } else {
+            assert_h1_refused(&raw.response().await, "HTTP/1.1 403 Forbidden");
+        }
+        assert_eq!(limited.calls(), 0);
+    })
+    .await;
+}
+
+/// Unlike Qt, the IP lists apply to upgrade requests too.
+#[tokio::test]
+async fn a_websocket_upgrade_from_a_denied_client_gets_403() {
+    bounded(async {
+        let limited = start_counter(Mode::Abstract, deny(&["127.0.0.0/8"])).await;
+        let mut raw = Raw::connect(limited.addr(0)).await;
+        let response = raw
+            .roundtrip(
+                "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+                 Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            )
+            .await;
+        assert_h1_refused(&response, "HTTP/1.1 403 Forbidden");
+        assert_eq!(response.header("upgrade"), None);
+        assert_eq!(limited.calls(), 0);
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------
+// 9. IPv4 clients on a dual-stack listener
+
+/// A [`Counter`] on `[::]:0`, or `None` (with a note) where IPv6 is missing.
+async fn dual_stack(configuration: Configuration) -> Option<Limited> {
+    let bound = Server::builder()
+        .configuration(configuration.clone())
+        .bind_tcp("[::]:0")
+        .serve(HttpService::new(Counter::default()))
+        .await;
+    if let Err(error) = bound {
+        eprintln!("no dual-stack listener here ({error}): skipped");
+        return None;
+    }
+    drop(bound);
+    Some(start_on(Mode::Service, configuration, |b| b.bind_tcp("[::]:0")).await)
+}
+
+/// IPv4 clients reach a `[::]` listener as `::ffff:127.0.0.1`; the lists and
+/// the per-host cap must treat them as 127.0.0.1.
+#[tokio::test]
+async fn ipv4_mapped_clients_are_matched_as_ipv4() {
+    bounded(async {
+        let v6 = |port| SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
+        let v4 = |port| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+
+        let Some(limited) = dual_stack(deny(&["127.0.0.0/8"])).await else {
+            return;
+        };
+        let port = limited.addr(0).port();
+        let response = h1_once_open(v4(port), GET).await;
+        assert_h1_refused(&response, "HTTP/1.1 403 Forbidden");
+        let response = h1_once_open(v6(port), GET).await;
+        assert_eq!(response.status_line, "HTTP/1.1 200 OK");
+        assert_eq!(
+            response.header("x-remote").map(|r| r.starts_with("[::1]:")),
+            Some(true)
+        );
+
+        let Some(limited) = dual_stack(allow(&["127.0.0.1/32"])).await else {
+            return;
+        };
+        let port = limited.addr(0).port();
+        assert_eq!(h1_once_open(v4(port), GET).await.status, 200);
+        let response = h1_once_open(v6(port), GET).await;
+        assert_h1_refused(&response, "HTTP/1.1 403 Forbidden");
+
+        let config = Configuration::default().with_max_connections_per_host(1);
+        let Some(limited) = dual_stack(config).await else {
+            return;
+        };
+        let port = limited.addr(0).port();
+        let _held = assert_served(tcp(v4(port)).await).await;
+        wait_live(&limited.server, 1).await;
+        assert_h1_refused_at_accept(tcp(v4(port)).await).await;
+        let _other = assert_served(tcp(v6(port)).await).await;
+    })
+    .await;
+}
