@@ -41,6 +41,12 @@ fn connection_peer(stream: &IncomingStream<'_, TcpListener>) -> Option<IpAddr> {
 
 /// `Limits::strict()` (10,000 connections, 64 per host, 100 requests per
 /// second per client, 8 KiB URLs, 1 MiB bodies …) plus a deny list.
+///
+/// For clients connecting directly: the per-host connection cap counts the
+/// peer address, so behind a reverse proxy it would cap the proxy as a whole.
+/// There, set `limits.connections.max_per_host = 0`, list the proxy in
+/// `limits.client_ip.trusted_proxies` and let the rate limit, which uses the
+/// forwarded client IP, do the per-client work.
 pub(crate) fn example_limits() -> Limits {
     let mut limits = Limits::strict();
     limits.ip_filter = IpFilter::default().with_deny(

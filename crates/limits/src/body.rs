@@ -13,7 +13,7 @@ pin_project! {
     /// One concrete type for every layer and for [`LimitsService`](crate::LimitsService),
     /// so a stack of limits costs no boxing. A refusal body is empty
     /// (`size_hint` exactly 0, `is_end_stream` true); its response carries
-    /// `content-length: 0`.
+    /// `content-type: application/x-empty` and `content-length: 0`.
     #[derive(Debug)]
     pub struct ResponseBody<B> {
         #[pin]

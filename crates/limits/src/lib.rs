@@ -1,11 +1,11 @@
 //! Tower layers for the protections of Qt's `QHttpServerConfiguration`: rate per
-//! client IP, connections in all and per client, IP allow/deny subnets, and
+//! client IP, connections in all and per host, IP allow/deny subnets, and
 //! URL, header and body sizes. Each works alone in any tower or axum app and
 //! depends on no other Postern crate.
 //!
 //! | module | layer | refusal |
 //! |---|---|---|
-//! | [`connections`] | [`ConnectionLimiter`] (accept loop) / [`ConnectionLimitLayer`] (make-service) | 429 + `connection: close` |
+//! | [`connections`] | [`ConnectionLimiter`] (accept loop) / [`ConnectionLimitLayer`] (make-service) | 429 + `connection: close` (counts the peer address, see [below](#behind-a-reverse-proxy)) |
 //! | [`ip_filter`] | [`IpFilterLayer`] | 403 |
 //! | [`rate`] | [`RateLimitLayer`] | 429 + `Retry-After` |
 //! | [`size`] | [`SizeLimitLayer`] | 414, 431, 413 |
@@ -16,8 +16,32 @@
 //! configuration type in [`config`] states its defaults; presets are
 //! [`Limits::default`](config::Limits::default) (Qt's),
 //! [`Limits::strict`](config::Limits::strict) and
-//! [`Limits::disabled`](config::Limits::disabled). Refusals have empty bodies
-//! with `content-length: 0`; logs go to the `tracing` target `postern::limits`.
+//! [`Limits::disabled`](config::Limits::disabled).
+//!
+//! Every refusal looks the same, as Qt's responder and postern-core's own
+//! error answers do: an empty body with `content-type: application/x-empty`
+//! and `content-length: 0`, plus `retry-after` on the rate limit's 429 and, on
+//! HTTP/1.x, `connection: close` on 413, 414, 431 and the connection layer's
+//! 429 (HTTP/2 forbids that header). A layer that cannot tell who the client
+//! is answers 500 the same way. Logs go to the `tracing` target
+//! `postern::limits`.
+//!
+//! Every layer's response future is one type, [`future::ResponseFuture`],
+//! which each layer's module also names as its own `ResponseFuture`.
+//!
+//! # Behind a reverse proxy
+//!
+//! With [`ClientIpConfig::trusted_proxies`](config::ClientIpConfig::trusted_proxies)
+//! set, the IP filter and the rate limit key on the client named by the
+//! forwarding header. The connection caps cannot: a connection is counted at
+//! accept time, before any request, so the per-host cap counts the proxy's
+//! address, and every client behind the proxy shares one budget
+//! ([`Limits::strict`](config::Limits::strict)'s 64 per host would cap the
+//! whole proxy at 64 connections). Behind a proxy, leave
+//! [`ConnectionLimits::max_per_host`](config::ConnectionLimits::max_per_host)
+//! at `0` and rely on the rate limit per client.
+//!
+//! # Example
 //!
 //! ```
 //! use http::{Request, Response, StatusCode};
@@ -45,13 +69,13 @@
 pub mod client_ip;
 pub mod config;
 pub mod connections;
+pub mod future;
 pub mod ip_filter;
 pub mod rate;
 pub mod size;
 pub mod stack;
 
 mod body;
-mod future;
 mod key;
 mod rejection;
 

@@ -1,6 +1,13 @@
 //! The responses every layer answers with when it refuses a request.
+//!
+//! Every refusal is built here, so all look alike: an empty body with
+//! `content-type: application/x-empty` and `content-length: 0`, as Qt's
+//! responder sends its 403 and 429 and as postern-core sends its own 400 and
+//! 413 (so a 413 reads the same whether the size layer refused a declared
+//! `Content-Length` or the server caught a streamed body); `retry-after` on
+//! the rate limit's 429; `connection: close` on HTTP/1.x when asked.
 
-use http::header::{CONNECTION, CONTENT_LENGTH, RETRY_AFTER};
+use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, Response, StatusCode, Version};
 
 /// Why a request was refused, and what the response must say.
@@ -24,6 +31,9 @@ pub(crate) enum Rejection {
     /// 500: the layer cannot tell who the client is (a configuration error).
     MissingPeer,
 }
+
+/// The `content-type` of every refusal: Qt's type for an empty body.
+pub(crate) const EMPTY_MIME: &str = "application/x-empty";
 
 /// Whether `connection: close` may be sent: HTTP/1.x only (RFC 9113 §8.2.2
 /// forbids connection-specific fields in HTTP/2 and HTTP/3).
@@ -49,12 +59,14 @@ impl Rejection {
         }
     }
 
-    /// The refusal with an empty `body`: `content-length: 0`, plus
-    /// `retry-after` for the rate limit and `connection: close` when asked.
+    /// The refusal with an empty `body`: `content-type: application/x-empty`
+    /// and `content-length: 0`, plus `retry-after` for the rate limit and
+    /// `connection: close` when asked.
     pub(crate) fn into_response<B>(self, body: B) -> Response<B> {
         let mut response = Response::new(body);
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(EMPTY_MIME));
         headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
         match self {
             Rejection::TooManyRequests { retry_after_secs } => {
@@ -79,6 +91,16 @@ pub(crate) fn retry_after_secs(wait: std::time::Duration) -> u64 {
     secs.max(1)
 }
 
+/// A response's headers as `(name, value)` pairs, in order: what the tests
+/// compare refusals against.
+#[cfg(test)]
+pub(crate) fn header_list(headers: &http::HeaderMap) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.to_str().unwrap()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +113,56 @@ mod tests {
         assert_eq!(retry_after_secs(Duration::from_millis(1000)), 1);
         assert_eq!(retry_after_secs(Duration::from_millis(1001)), 2);
         assert_eq!(retry_after_secs(Duration::from_secs(10)), 10);
+    }
+
+    #[test]
+    fn every_refusal_has_exact_headers() {
+        const EMPTY: [(&str, &str); 2] = [
+            ("content-type", "application/x-empty"),
+            ("content-length", "0"),
+        ];
+        const CLOSE: (&str, &str) = ("connection", "close");
+        type Headers = &'static [(&'static str, &'static str)];
+        let table: &[(Rejection, u16, Headers)] = &[
+            (Rejection::Forbidden, 403, &EMPTY),
+            (
+                Rejection::TooManyRequests {
+                    retry_after_secs: 3,
+                },
+                429,
+                &[EMPTY[0], EMPTY[1], ("retry-after", "3")],
+            ),
+            (Rejection::UriTooLong { close: false }, 414, &EMPTY),
+            (
+                Rejection::UriTooLong { close: true },
+                414,
+                &[EMPTY[0], EMPTY[1], CLOSE],
+            ),
+            (Rejection::HeadersTooLarge { close: false }, 431, &EMPTY),
+            (
+                Rejection::HeadersTooLarge { close: true },
+                431,
+                &[EMPTY[0], EMPTY[1], CLOSE],
+            ),
+            (Rejection::BodyTooLarge { close: false }, 413, &EMPTY),
+            (
+                Rejection::BodyTooLarge { close: true },
+                413,
+                &[EMPTY[0], EMPTY[1], CLOSE],
+            ),
+            (Rejection::TooManyConnections { close: false }, 429, &EMPTY),
+            (
+                Rejection::TooManyConnections { close: true },
+                429,
+                &[EMPTY[0], EMPTY[1], CLOSE],
+            ),
+            (Rejection::MissingPeer, 500, &EMPTY),
+        ];
+        for (rejection, status, expected) in table {
+            let response = rejection.into_response(());
+            assert_eq!(response.status().as_u16(), *status, "{rejection:?}");
+            assert_eq!(header_list(response.headers()), *expected, "{rejection:?}");
+        }
     }
 
     #[test]

@@ -1,7 +1,9 @@
 use ipnet::IpNet;
 
-/// How the client's IP address is found, shared by the rate limit, the per-host
-/// connection limit and the IP allow/deny lists.
+/// How the client's IP address is found, shared by the rate limit and the IP
+/// allow/deny lists. Not by the connection caps: they count the connection's
+/// peer address at accept time, before any forwarding header exists (see
+/// [`ConnectionLimits::max_per_host`](super::ConnectionLimits::max_per_host)).
 ///
 /// By default (`trusted_proxies` empty) only the connection's peer address is
 /// used, and `Forwarded` / `X-Forwarded-For` headers are ignored. When the peer

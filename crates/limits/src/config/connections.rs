@@ -7,7 +7,16 @@
 pub struct ConnectionLimits {
     /// Most connections open at once over all clients. Default `0` (off).
     pub max_connections: u32,
-    /// Most connections open at once from one client IP. Default `0` (off).
+    /// Most connections open at once from one client host. Default `0` (off).
+    ///
+    /// The host is the connection's **peer address** (IPv6 by
+    /// [`ipv6_prefix`](Self::ipv6_prefix)), never the forwarded client
+    /// address: connections are counted at accept time, before any request
+    /// header exists. Behind a reverse proxy every client therefore shares the
+    /// proxy's budget ([`Limits::strict`](super::Limits::strict)'s 64 caps the
+    /// whole proxy at 64 connections), so leave this at `0` there and rely on
+    /// the [rate limit](super::RateLimit), which does use the client IP
+    /// resolved through [`ClientIpConfig::trusted_proxies`](super::ClientIpConfig::trusted_proxies).
     pub max_per_host: u32,
     /// IPv6 clients sharing this prefix count as one host for `max_per_host`,
     /// so one client cannot open connections from each of its 2^64 addresses.
@@ -37,7 +46,8 @@ impl ConnectionLimits {
         self
     }
 
-    /// Set the per-client-IP cap (`0` = off).
+    /// Set the per-host cap (`0` = off); the host is the peer address, so
+    /// keep it off behind a reverse proxy (see [`max_per_host`](Self::max_per_host)).
     pub const fn with_max_per_host(mut self, max: u32) -> Self {
         self.max_per_host = max;
         self

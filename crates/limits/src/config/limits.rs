@@ -9,7 +9,7 @@ use super::{ClientIpConfig, ConfigError, ConnectionLimits, IpFilter, RateLimit, 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
-    /// Total and per-client connection caps. Default: off.
+    /// Total and per-host (peer address) connection caps. Default: off.
     pub connections: ConnectionLimits,
     /// IP allow/deny subnets. Default: empty.
     pub ip_filter: IpFilter,
@@ -33,8 +33,23 @@ impl Limits {
         }
     }
 
-    /// For servers facing the internet: 10,000 connections, 64 per client IP,
-    /// 100 requests per second per client, [`SizeLimits::strict`].
+    /// For servers facing the internet: 10,000 connections, 64 per host (peer
+    /// address), 100 requests per second per client, [`SizeLimits::strict`].
+    ///
+    /// For clients connecting directly. Behind a reverse proxy the 64 per host
+    /// would count the proxy's connections (see
+    /// [`ConnectionLimits::max_per_host`]): turn it off there, set the proxy in
+    /// [`client_ip`](Self::client_ip), and let the rate limit work per client:
+    ///
+    /// ```
+    /// use postern_limits::config::{ClientIpConfig, Limits, parse_subnet};
+    ///
+    /// let mut limits = Limits::strict();
+    /// limits.connections.max_per_host = 0;
+    /// limits.client_ip =
+    ///     ClientIpConfig::default().with_trusted_proxies([parse_subnet("10.0.0.0/8").unwrap()]);
+    /// assert!(limits.validate().is_ok());
+    /// ```
     pub fn strict() -> Self {
         Limits {
             connections: ConnectionLimits::disabled()

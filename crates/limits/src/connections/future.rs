@@ -1,13 +1,14 @@
+//! The futures of the connection layer: [`MakeFuture`] admits or refuses a
+//! connection, [`ResponseFuture`] answers its requests.
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use http::Response;
 use pin_project_lite::pin_project;
 
 use super::{ConnectionLimitService, ConnectionPermit, ConnectionRefused};
-use crate::rejection::Rejection;
 
 pin_project! {
     /// Future of [`ConnectionLimitMakeService`](super::ConnectionLimitMakeService):
@@ -46,53 +47,9 @@ where
     }
 }
 
-pin_project! {
-    /// Response future of [`ConnectionLimitService`]: the inner future, or the
-    /// 429 of a refused connection.
-    #[derive(Debug)]
-    pub struct ResponseFuture<F> {
-        #[pin]
-        kind: Kind<F>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    #[derive(Debug)]
-    enum Kind<F> {
-        Inner { #[pin] future: F },
-        Reject { rejection: Rejection },
-    }
-}
-
-impl<F> ResponseFuture<F> {
-    pub(super) fn inner(future: F) -> Self {
-        ResponseFuture {
-            kind: Kind::Inner { future },
-        }
-    }
-
-    pub(super) fn reject(rejection: Rejection) -> Self {
-        ResponseFuture {
-            kind: Kind::Reject { rejection },
-        }
-    }
-}
-
-impl<F, B, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-    B: Default,
-{
-    type Output = Result<Response<B>, E>;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Inner { future } => future.poll(cx),
-            KindProj::Reject { rejection } => {
-                Poll::Ready(Ok(rejection.into_response(B::default())))
-            }
-        }
-    }
-}
+/// Response future of [`ConnectionLimitService`]: the inner future, or the
+/// 429 of a refused connection. The crate's one
+/// [`ResponseFuture`](crate::future::ResponseFuture) in
+/// [`KeepBody`](crate::future::KeepBody) mode: the response body is the inner
+/// service's own type, and a refusal's is its `Default` (which must be empty).
+pub type ResponseFuture<F> = crate::future::ResponseFuture<F, crate::future::KeepBody>;

@@ -11,7 +11,8 @@
 //!   plaintext HTTP/1, a close on TLS, GOAWAY on HTTP/2).
 //! * **A tower or axum app** wraps its make-service in [`ConnectionLimitLayer`]:
 //!   each accepted connection takes a permit when its service is made, and a
-//!   refused connection's service answers every request **429** with
+//!   refused connection's service answers every request **429** with an empty
+//!   body, `content-type: application/x-empty`, `content-length: 0` and
 //!   `connection: close` (HTTP/1.x; on HTTP/2, where that header is illegal, a
 //!   plain 429 per stream — a tower layer cannot send GOAWAY). The permit is
 //!   released when the connection's service and its in-flight requests are
@@ -20,6 +21,21 @@
 //! Caps change live with [`ConnectionLimiter::set_limits`]. IPv6 hosts are
 //! keyed by their /64 by default ([`ConnectionLimits::ipv6_prefix`](crate::config::ConnectionLimits::ipv6_prefix)),
 //! IPv4-mapped IPv6 as IPv4.
+//!
+//! # Behind a reverse proxy
+//!
+//! The per-host cap counts the **connection's peer address**, never the
+//! client named by `X-Forwarded-For` or `Forwarded`: a connection is admitted
+//! at accept time, before any request (or header) has arrived, and one proxy
+//! connection carries requests from many clients. Behind a reverse proxy every
+//! client therefore shares the proxy's per-host budget, and
+//! [`Limits::strict`](crate::config::Limits::strict)'s 64 per host caps the
+//! whole proxy at 64 connections. There, leave
+//! [`max_per_host`](crate::config::ConnectionLimits::max_per_host) at `0`
+//! (keep [`max_connections`](crate::config::ConnectionLimits::max_connections)
+//! as a memory bound if you like) and rely on the [rate limit](crate::rate),
+//! which keys on the client IP resolved through the trusted proxies
+//! ([`ClientIpConfig`](crate::config::ClientIpConfig)).
 //!
 //! # Example
 //!
@@ -51,6 +67,7 @@
 //!
 //! let response = second.oneshot(Request::new(())).await.unwrap();
 //! assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+//! assert_eq!(response.headers()["content-type"], "application/x-empty");
 //! assert_eq!(response.headers()["connection"], "close");
 //! assert_eq!(response.body(), ""); // the inner body type, empty
 //!

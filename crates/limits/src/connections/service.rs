@@ -54,8 +54,9 @@ where
 
 /// One connection's service: passes requests through while the connection
 /// holds a permit; over the caps, answers every request **429** with an empty
-/// body, `content-length: 0` and (HTTP/1.x) `connection: close`, so the
-/// client's HTTP/1 connection ends after one response.
+/// body, `content-type: application/x-empty`, `content-length: 0` and
+/// (HTTP/1.x) `connection: close`, so the client's HTTP/1 connection ends
+/// after one response.
 ///
 /// Its clones share the permit, which is released when the last clone is
 /// dropped: when the connection and its in-flight requests are done. The
@@ -117,5 +118,53 @@ where
             });
         }
         ResponseFuture::inner(self.inner.call(req))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use http::{Request, Response, StatusCode, Version};
+    use tower::{ServiceExt, service_fn};
+
+    use super::*;
+    use crate::config::ConnectionLimits;
+    use crate::rejection::header_list;
+
+    fn hello(_req: Request<()>) -> std::future::Ready<Result<Response<String>, Infallible>> {
+        std::future::ready(Ok(Response::new(String::from("hello"))))
+    }
+
+    #[tokio::test]
+    async fn refused_connection_answers_429_with_exact_headers() {
+        let limiter = ConnectionLimiter::new(ConnectionLimits::disabled().with_max_per_host(1));
+        let client = Some("192.0.2.1".parse().unwrap());
+        let admitted = ConnectionLimitService::new(service_fn(hello), limiter.try_acquire(client));
+        let refused = ConnectionLimitService::new(service_fn(hello), limiter.try_acquire(client));
+        assert!(admitted.is_admitted());
+        assert!(!refused.is_admitted());
+
+        let response = admitted.oneshot(Request::new(())).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.body(), "hello");
+        assert!(response.headers().is_empty());
+
+        for (version, close) in [(Version::HTTP_11, true), (Version::HTTP_2, false)] {
+            let request = Request::builder().version(version).body(()).unwrap();
+            let response = refused.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+            let mut expected = vec![
+                ("content-type", "application/x-empty"),
+                ("content-length", "0"),
+            ];
+            if close {
+                expected.push(("connection", "close"));
+            }
+            assert_eq!(header_list(response.headers()), expected, "{version:?}");
+            assert_eq!(response.body(), ""); // the inner body type's default
+        }
+        drop(refused);
+        assert_eq!(limiter.open_connections(), 0);
     }
 }

@@ -1,5 +1,6 @@
 //! IP allow and deny lists of subnets (Qt's whitelist and blacklist), answered
-//! with **403 Forbidden**, an empty body and `content-length: 0`.
+//! with **403 Forbidden**, an empty body, `content-type: application/x-empty`
+//! and `content-length: 0` (as Qt's responder sends it).
 //!
 //! Qt's precedence ([`IpFilter::allows`]): a non-empty allow list admits only
 //! its subnets and the deny list is then ignored; otherwise a client inside a
@@ -41,6 +42,7 @@
 //!
 //! let denied = app.clone().oneshot(request("203.0.113.9:4000")).await.unwrap();
 //! assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+//! assert_eq!(denied.headers()["content-type"], "application/x-empty");
 //! assert_eq!(denied.headers()["content-length"], "0");
 //!
 //! // IPv4-mapped IPv6 (a dual-stack listener) is matched as IPv4.
@@ -49,11 +51,12 @@
 //! # }
 //! ```
 
+mod future;
 mod layer;
 mod service;
 
 pub use crate::body::ResponseBody;
-pub use crate::future::ResponseFuture;
+pub use future::ResponseFuture;
 pub use layer::IpFilterLayer;
 pub use service::IpFilterService;
 

@@ -1,6 +1,7 @@
 //! Requests per second per client IP (Qt's `rateLimitPerSecond`), answered with
 //! **429 Too Many Requests**, `Retry-After` in whole seconds (at least 1), an
-//! empty body and `content-length: 0`. The connection stays open.
+//! empty body, `content-type: application/x-empty` and `content-length: 0` (as
+//! Qt's responder sends it). The connection stays open.
 //!
 //! One [`ClientRateLimiter`] (governor's keyed GCRA limiter) is shared by every
 //! clone of the layer and its services, so the budget is per client across all
@@ -49,6 +50,7 @@
 //! let limited = app.clone().oneshot(request()).await.unwrap();
 //! assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
 //! assert_eq!(limited.headers()["retry-after"], "1");
+//! assert_eq!(limited.headers()["content-type"], "application/x-empty");
 //! assert_eq!(limited.headers()["content-length"], "0");
 //!
 //! tokio::time::advance(Duration::from_secs(1)).await;
@@ -57,13 +59,14 @@
 //! ```
 
 mod clock;
+mod future;
 mod layer;
 mod limiter;
 mod service;
 mod store;
 
 pub use crate::body::ResponseBody;
-pub use crate::future::ResponseFuture;
+pub use future::ResponseFuture;
 pub use layer::RateLimitLayer;
 pub use limiter::{ClientRateLimiter, RateLimited};
 pub use service::RateLimitService;

@@ -12,7 +12,9 @@
 //! | [`max_body`](SizeLimits::max_body) | the bytes streamed, chunked and HTTP/2 bodies included | [`LengthLimitError`] from the body: map it to 413 |
 //!
 //! A size equal to its limit passes; `None` turns a limit off. Refusals have an
-//! empty body and `content-length: 0`; on HTTP/1.x they also carry
+//! empty body, `content-type: application/x-empty` and `content-length: 0`, as
+//! postern-core's own 413 for a streamed body has, so a 413 reads the same
+//! whether the client declared its length or not; on HTTP/1.x they also carry
 //! `connection: close` (the unread rest of the request cannot be trusted to be
 //! skipped), which HTTP/2 forbids, so there the stream alone is answered.
 //!
@@ -20,7 +22,7 @@
 //! before a byte is read (so no `100 Continue` is sent), and a streamed body is
 //! wrapped in [`RequestBody`], which fails as soon as the count passes the
 //! limit. [`is_body_too_large`] recognises that error; axum's extractors map it
-//! to 413 by themselves.
+//! to 413 by themselves (with their own plain-text body).
 //!
 //! hyper refuses some oversized requests before any layer runs (a head larger
 //! than its buffer, more fields than `max_headers`, a URL over 65,534 bytes).
@@ -59,6 +61,7 @@
 //! let too_long = Request::get("/0123456789abcdef").body(Full::new(Bytes::new())).unwrap();
 //! let response = app.clone().oneshot(too_long).await.unwrap();
 //! assert_eq!(response.status(), StatusCode::URI_TOO_LONG);
+//! assert_eq!(response.headers()["content-type"], "application/x-empty");
 //! assert_eq!(response.headers()["connection"], "close");
 //!
 //! // Content-Length over the limit: refused before the body is read.
@@ -76,13 +79,14 @@
 //! ```
 
 mod body;
+mod future;
 mod hyper_limits;
 mod layer;
 mod service;
 
 pub use crate::body::ResponseBody;
-pub use crate::future::ResponseFuture;
 pub use body::{BoxError, RequestBody, is_body_too_large};
+pub use future::ResponseFuture;
 pub use http_body_util::LengthLimitError;
 pub use hyper_limits::{
     HYPER_DEFAULT_MAX_HEADERS, HYPER_MIN_BUF_SIZE, UNLIMITED_HEADER_BYTES, UNLIMITED_HEADER_FIELDS,

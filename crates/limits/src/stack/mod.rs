@@ -69,12 +69,13 @@
 //! # }
 //! ```
 
+mod future;
 mod layer;
 mod service;
 
 pub use crate::body::ResponseBody;
-pub use crate::future::ResponseFuture;
 pub use crate::size::RequestBody;
+pub use future::ResponseFuture;
 pub use layer::LimitsLayer;
 pub use service::LimitsService;
 
