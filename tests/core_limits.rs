@@ -1088,6 +1088,27 @@ async fn max_per_host_refuses_one_address_and_serves_another() {
     .await;
 }
 
+#[tokio::test]
+async fn max_connections_refuses_unix_clients_too() {
+    bounded(async {
+        let config = Configuration::default().with_max_connections(1);
+        let (limited, path) = unix_server(Mode::Service, config, false).await;
+        let mut first = unix_raw(&path).await;
+        assert_eq!(first.roundtrip(GET).await.status, 200);
+        wait_live(&limited.server, 1).await;
+        let mut second = unix_raw(&path).await;
+        second.send(GET).await;
+        assert_eq!(
+            String::from_utf8_lossy(&second.eof().await),
+            String::from_utf8_lossy(REFUSED_429)
+        );
+        drop(first);
+        wait_live(&limited.server, 0).await;
+        assert_eq!(unix_raw(&path).await.roundtrip(GET).await.status, 200);
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------
 // 6. Live reconfiguration
 
@@ -1124,6 +1145,44 @@ async fn a_deny_list_set_live_applies_to_the_next_request_on_open_connections() 
             StatusCode::OK
         );
         assert_eq!(limited.calls(), 4);
+    })
+    .await;
+}
+
+/// Connection caps set live apply from the next accept; open connections
+/// are not closed, but count against the new cap.
+#[tokio::test]
+async fn connection_caps_set_live_apply_from_the_next_accept() {
+    bounded(async {
+        let limited = start_counter(Mode::Service, Configuration::default()).await;
+        let mut a = assert_served(tcp(limited.addr(0)).await).await;
+        let mut b = assert_served(tcp(limited.addr(0)).await).await;
+        wait_live(&limited.server, 2).await;
+
+        limited
+            .server
+            .set_configuration(Configuration::default().with_max_connections(1))
+            .expect("a valid configuration");
+        assert_h1_refused_at_accept(tcp(limited.addr(0)).await).await;
+        // Both older connections are still served.
+        assert_eq!(a.roundtrip(GET).await.status, 200);
+        assert_eq!(b.roundtrip(GET).await.status, 200);
+        // One closes: the other still fills the cap of 1.
+        drop(a);
+        wait_live(&limited.server, 1).await;
+        assert_h1_refused_at_accept(tcp(limited.addr(0)).await).await;
+        drop(b);
+        wait_live(&limited.server, 0).await;
+        let _c = assert_served(tcp(limited.addr(0)).await).await;
+
+        // Raised to 2: a second connection is admitted next to the first.
+        limited
+            .server
+            .set_configuration(Configuration::default().with_max_connections(2))
+            .expect("a valid configuration");
+        let _d = assert_served(tcp(limited.addr(0)).await).await;
+        wait_live(&limited.server, 2).await;
+        assert_h1_refused_at_accept(tcp(limited.addr(0)).await).await;
     })
     .await;
 }
@@ -1294,6 +1353,32 @@ async fn a_refused_requests_unread_body_is_never_parsed_as_a_request() {
             assert_h1_refused(&raw.response().await, "HTTP/1.1 403 Forbidden");
         }
         assert_eq!(limited.calls(), 0);
+    })
+    .await;
+}
+
+/// A refused request that announced `Expect: 100-continue` gets its refusal
+/// with no `100 Continue` and `connection: close`: whether its body will
+/// follow is unknown, so the connection cannot be reused.
+#[tokio::test]
+async fn a_refused_request_expecting_100_continue_closes_the_connection() {
+    bounded(async {
+        for config in [deny(&["127.0.0.0/8"]), rate(1)] {
+            let limited = start_counter(Mode::Service, config).await;
+            let mut raw = Raw::connect(limited.addr(0)).await;
+            let expecting = "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\
+                             Expect: 100-continue\r\n\r\n";
+            if limited.server.configuration().limits.rate.per_second > 0 {
+                // Spend the budget first.
+                assert_eq!(raw.roundtrip(GET).await.status, 200);
+            }
+            let response = raw.roundtrip(expecting).await;
+            assert!(matches!(response.status, 403 | 429), "{response:?}");
+            assert_eq!(response.header("connection"), Some("close"), "{response:?}");
+            // The body the client sends anyway is never parsed as a request.
+            raw.send("helloGET /x HTTP/1.1\r\nHost: a\r\n\r\n").await;
+            assert_eq!(raw.eof().await, b"", "closed after the refusal");
+        }
     })
     .await;
 }
