@@ -226,10 +226,34 @@ async fn h2c(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest<Full<B
     h2_client(tcp).await.0
 }
 
-/// Assert an HTTP/1 refusal: `status`, empty body, `content-length: 0`.
+/// The only header fields a refusal carries (`retry-after` on 429s,
+/// `connection: close` on HTTP/1 where the request cannot be skipped).
+const REFUSAL_FIELDS: [&str; 5] = [
+    "content-length",
+    "content-type",
+    "date",
+    "retry-after",
+    "connection",
+];
+
+/// Assert an HTTP/1 refusal: `status`, empty body, `content-length: 0`,
+/// `content-type: application/x-empty` (as Qt's), each field once and no
+/// other than [`REFUSAL_FIELDS`].
 fn assert_h1_refused(response: &RawResponse, status_line: &str) {
     assert_eq!(response.status_line, status_line, "{response:?}");
     assert_eq!(response.header("content-length"), Some("0"), "{response:?}");
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/x-empty"),
+        "{response:?}"
+    );
+    for (name, _) in &response.headers {
+        assert!(
+            REFUSAL_FIELDS.contains(&name.as_str()),
+            "unexpected field {name}: {response:?}"
+        );
+        assert_eq!(response.header_all(name).len(), 1, "{response:?}");
+    }
     assert_eq!(response.body, b"", "{response:?}");
 }
 
@@ -245,6 +269,23 @@ fn assert_h2_refused(response: &H2Response, status: StatusCode) {
     );
     if let Some(length) = response.headers.get("content-length") {
         assert_eq!(length, "0");
+    }
+    assert_eq!(
+        response
+            .headers
+            .get("content-type")
+            .map(HeaderValue::as_bytes),
+        Some(&b"application/x-empty"[..]),
+        "{:?}",
+        response.headers
+    );
+    for name in response.headers.keys() {
+        assert!(
+            REFUSAL_FIELDS.contains(&name.as_str()),
+            "unexpected field {name}: {:?}",
+            response.headers
+        );
+        assert_eq!(response.headers.get_all(name).iter().count(), 1);
     }
 }
 
@@ -651,8 +692,7 @@ async fn http2_bodies_over_the_limit_get_413_before_the_handler() {
             .body(NoLength(Some(Bytes::from_static(b"0123456789abcdefg"))))
             .unwrap();
         let response = h2_roundtrip(&mut send, request).await;
-        assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(&response.body[..], b"");
+        assert_h2_refused(&response, StatusCode::PAYLOAD_TOO_LARGE);
         // And 16 bytes the same way pass.
         let request = http::Request::post("http://a/echo")
             .body(NoLength(Some(Bytes::from_static(b"0123456789abcdef"))))
