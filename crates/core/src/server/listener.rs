@@ -131,7 +131,7 @@ where
 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     const HTTP1_429: &[u8] =
-        b"HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
+        b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/x-empty\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
     // An empty SETTINGS frame (the server preface), then GOAWAY with last
     // stream 0 and error ENHANCE_YOUR_CALM (0xb).
     const H2_GOAWAY: &[u8] = &[
