@@ -1,0 +1,151 @@
+//! Every example server, run as the binary a user runs: `--port 0` picks a
+//! free port, one `listening on <url>` line per listener is printed once it
+//! accepts connections, and the first listener answers a request.
+//!
+//! The binaries are those `cargo test --workspace --all-targets` (README's
+//! test command) builds next to this test.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Kills the example when the test ends, passed or not.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn example_binary(name: &str) -> PathBuf {
+    let test = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/<test> → target/<profile>/examples/<name>
+    let dir = test
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>")
+        .join("examples");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the examples first (`cargo test --workspace --all-targets` does)",
+        path.display()
+    );
+    path
+}
+
+/// Start `name` with `args`; returns the process and the URLs it printed
+/// (reading until `listeners` lines came).
+fn start(name: &str, args: &[&str], listeners: usize) -> (Running, Vec<String>) {
+    let mut child = Command::new(example_binary(name))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the example starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let running = Running(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut urls = Vec::new();
+    while urls.len() < listeners {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("{name}: no `listening on` line within 30 s"));
+        if let Some(url) = line.strip_prefix("listening on ") {
+            urls.push(url.to_owned());
+        }
+    }
+    (running, urls)
+}
+
+/// One HTTP/1.1 GET to `http://host:port` + `path`; the whole answer.
+fn get(url: &str, path: &str) -> String {
+    let authority = url.strip_prefix("http://").expect("an http:// URL");
+    let mut stream = TcpStream::connect(authority).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    answer
+}
+
+fn assert_answer(answer: &str, status_line: &str, body: &str) {
+    assert!(answer.starts_with(status_line), "{answer}");
+    assert!(answer.ends_with(&format!("\r\n\r\n{body}")), "{answer}");
+}
+
+#[test]
+fn custom_server() {
+    let (_server, urls) = start("custom_server", &["--port", "0"], 1);
+    assert!(urls[0].starts_with("http://127.0.0.1:"), "{urls:?}");
+    assert_answer(
+        &get(&urls[0], "/hello"),
+        "HTTP/1.1 200 OK\r\n",
+        "Hello from a custom server\n",
+    );
+    assert_answer(&get(&urls[0], "/nothing"), "HTTP/1.1 404 Not Found\r\n", "");
+}
+
+#[test]
+fn simple_prints_an_http_and_an_https_listener() {
+    let (_server, urls) = start("simple", &["--port", "0"], 2);
+    assert!(urls[0].starts_with("http://127.0.0.1:"), "{urls:?}");
+    assert!(urls[1].starts_with("https://127.0.0.1:"), "{urls:?}");
+    assert_answer(&get(&urls[0], "/"), "HTTP/1.1 200 OK\r\n", "Hello world");
+}
+
+#[test]
+fn colorpalette() {
+    let (_server, urls) = start("colorpalette", &["--port", "0"], 1);
+    let answer = get(&urls[0], "/api/unknown/1");
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(
+        answer.contains("content-type: application/json\r\n"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn axum_limits() {
+    let (_server, urls) = start("axum_limits", &["--port", "0"], 1);
+    let answer = get(&urls[0], &format!("/{}", "a".repeat(100_000)));
+    assert!(answer.starts_with("HTTP/1.1 414 "), "{answer}");
+}
+
+#[test]
+fn bench_peer() {
+    let (_server, urls) = start("bench_peer", &["--port", "0"], 1);
+    assert_answer(&get(&urls[0], "/"), "HTTP/1.1 200 OK\r\n", "Hello, World!");
+    assert_answer(&get(&urls[0], "/user/42"), "HTTP/1.1 200 OK\r\n", "user 42");
+}
+
+#[test]
+fn a_bad_port_is_one_plain_error() {
+    for name in ["custom_server", "simple", "colorpalette", "axum_limits"] {
+        let output = Command::new(example_binary(name))
+            .args(["--port", "not-a-port"])
+            .output()
+            .expect("the example runs");
+        assert!(!output.status.success(), "{name} accepted a bad port");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("port"), "{name}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{name} panicked: {stderr}");
+    }
+}
