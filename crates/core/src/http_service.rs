@@ -16,9 +16,11 @@ use crate::{AbstractHttpServer, ConnectionInfo, Handled, Request, Responder, Res
 
 /// Serves an [`AbstractHttpServer`] as a `tower::Service<http::Request<B>>`.
 ///
-/// The body is read whole (up to the configured body limit) before the
-/// handler runs, as in Qt. A body that fails to arrive gets 400, or 413 when
-/// it broke a size limit. Cloning is an `Arc` clone.
+/// The body is read whole before the handler runs, as in Qt. On Postern's
+/// server it is bounded by the configured body limit; nested in another app,
+/// put `postern_limits::SizeLimitLayer` (or the app's own limit) in front, or
+/// the body is read without bound. A body that fails to arrive gets 400, or
+/// 413 when it broke a size limit. Cloning is an `Arc` clone.
 ///
 /// ```
 /// use std::sync::Arc;
