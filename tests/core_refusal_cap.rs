@@ -1,0 +1,60 @@
+//! A flood over the connection caps cannot pile up work: at most 256 refused
+//! connections are answered at once (each waits up to 2 s for the client's
+//! first bytes to pick its protocol); past that, refused connections are
+//! closed at once. (Its own test binary: the budget is per process.)
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{TestServer, addr, start_with, wait_live, within};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+#[tokio::test]
+async fn refusals_past_256_pending_are_closed_at_once() {
+    let server = start_with(
+        postern_core::Configuration::default().with_max_connections(1),
+        TestServer,
+    )
+    .await;
+    let addr = addr(&server);
+    // The one admitted connection, kept open and silent.
+    let _held = TcpStream::connect(addr).await.expect("connect");
+    wait_live(&server, 1).await;
+
+    // 256 silent connections over the cap: each waits for its first bytes.
+    let mut waiting = Vec::new();
+    for _ in 0..256 {
+        waiting.push(TcpStream::connect(addr).await.expect("connect"));
+    }
+    // Give the accept loop time to take them all.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The next ones find the refusal budget spent: closed with nothing sent.
+    for _ in 0..8 {
+        let mut extra = TcpStream::connect(addr).await.expect("connect");
+        let start = Instant::now();
+        let mut byte = [0u8; 1];
+        let read = within("the extra connection's close", extra.read(&mut byte)).await;
+        assert!(matches!(read, Ok(0) | Err(_)), "got {read:?}");
+        assert!(
+            start.elapsed() < Duration::from_millis(1500),
+            "closed only after {:?}: it waited like an answered refusal",
+            start.elapsed()
+        );
+    }
+
+    // The answered ones are still waiting for their first bytes (up to 2 s)
+    // and then closed silently; none was served.
+    let mut first = waiting.remove(0);
+    let mut byte = [0u8; 1];
+    let start = Instant::now();
+    let read = within("a waiting refusal", first.read(&mut byte)).await;
+    assert!(matches!(read, Ok(0) | Err(_)), "got {read:?}");
+    assert!(
+        start.elapsed() >= Duration::from_millis(500),
+        "a pending refusal closed after {:?}, before its wait",
+        start.elapsed()
+    );
+}
