@@ -6,8 +6,13 @@
 //! path plus the few candidates, not one regex per registered rule. Candidates come back sorted
 //! by id, which is registration order, so "first registered match wins" still holds.
 
+use crate::inline::InlineVec;
+
 /// Rule ids are registration indexes.
 pub(crate) type RuleIndex = u32;
+
+/// The candidates of one lookup: up to 16 stay inline (no allocation), more spill to the heap.
+pub(crate) type Candidates = InlineVec<RuleIndex, 16>;
 
 #[derive(Debug, Default, Clone)]
 pub(crate) struct PrefixIndex {
@@ -71,13 +76,18 @@ impl PrefixIndex {
     }
 
     /// Appends to `out` the ids of every rule that could match `path`, in no particular order.
-    pub(crate) fn candidates(&self, path: &str, out: &mut Vec<RuleIndex>) {
+    pub(crate) fn candidates(&self, path: &str, out: &mut Candidates) {
         let mut node = &self.root;
         let mut rest = path.as_bytes();
         loop {
-            out.extend_from_slice(&node.prefixed);
+            // Most nodes on the way hold no rule: skip the copy for them.
+            if !node.prefixed.is_empty() {
+                out.extend_from_slice(&node.prefixed);
+            }
             let Some(&first) = rest.first() else {
-                out.extend_from_slice(&node.exact);
+                if !node.exact.is_empty() {
+                    out.extend_from_slice(&node.exact);
+                }
                 return;
             };
             let Ok(index) = node
@@ -117,10 +127,10 @@ mod tests {
     use super::*;
 
     fn sorted(index: &PrefixIndex, path: &str) -> Vec<RuleIndex> {
-        let mut out = Vec::new();
+        let mut out = Candidates::new();
         index.candidates(path, &mut out);
         out.sort_unstable();
-        out
+        out.to_vec()
     }
 
     #[test]

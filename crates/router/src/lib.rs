@@ -53,6 +53,7 @@ mod error;
 mod fast;
 pub mod handler;
 mod index;
+mod inline;
 mod pattern;
 mod router;
 mod rule;

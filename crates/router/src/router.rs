@@ -10,9 +10,9 @@ use crate::convert::ConverterRegistry;
 use crate::error::RouteError;
 use crate::fast::FastMatcher;
 use crate::handler::{Erased, Handler, Reply};
-use crate::index::{PrefixIndex, RuleIndex};
+use crate::index::{Candidates, PrefixIndex, RuleIndex};
 use crate::pattern::{Pattern, group_name};
-use crate::rule::{PathMatcher, Rule, RuleHandle, RuleId};
+use crate::rule::{Captures, PathMatcher, Rule, RuleHandle, RuleId};
 
 const RULE_TARGET: &str = "postern::router::rule";
 
@@ -182,7 +182,11 @@ impl Router {
                     pattern: pattern.to_owned(),
                     message: "a converter regex reuses a group name of the router".to_owned(),
                 })?;
-            PathMatcher::Regex { regex, groups }
+            // A user converter's capture at the very end needs only a search over the tail.
+            match FastMatcher::with_tail(&captures, parsed.literals_after_prefix()) {
+                Some(fast) => PathMatcher::Fast(fast),
+                None => PathMatcher::Regex { regex, groups },
+            }
         };
         Ok(Rule {
             pattern: pattern.to_owned(),
@@ -200,8 +204,9 @@ impl Router {
     /// capture converting), without running it. Exactly Qt's rules: no HEAD-to-GET fallback.
     pub fn find(&self, request: &Request) -> Option<RouteMatch> {
         let path = request.decoded_path();
-        let candidates = self.candidates(&path);
-        let mut captures = Vec::new();
+        let mut candidates = Candidates::new();
+        self.candidates(&path, &mut candidates);
+        let mut captures = Captures::new();
         let method = request.method();
         candidates.iter().find_map(|&index| {
             let rule = self.rules.get(index as usize)?;
@@ -225,7 +230,8 @@ impl Router {
         responder: &mut Option<Responder>,
         head_as_get: bool,
     ) -> Dispatch {
-        let candidates = self.candidates(path);
+        let mut candidates = Candidates::new();
+        self.candidates(path, &mut candidates);
         let method = request.method();
         if let Some(ran) = self.run_first(&candidates, method, None, path, request, responder) {
             return ran;
@@ -250,7 +256,7 @@ impl Router {
         request: &Request,
         responder: &mut Option<Responder>,
     ) -> Option<Dispatch> {
-        let mut captures = Vec::new();
+        let mut captures = Captures::new();
         for &index in candidates {
             let Some(rule) = self.rules.get(index as usize) else {
                 continue;
@@ -280,9 +286,11 @@ impl Router {
     /// The methods of every rule whose path, conditions and conversions match, whatever the
     /// request's method (for 405 Method Not Allowed).
     pub(crate) fn allowed_methods(&self, request: &Request, path: &str) -> Methods {
-        let mut captures = Vec::new();
+        let mut captures = Captures::new();
         let mut allowed = Methods::EMPTY;
-        for index in self.candidates(path) {
+        let mut candidates = Candidates::new();
+        self.candidates(path, &mut candidates);
+        for &index in candidates.iter() {
             let Some(rule) = self.rules.get(index as usize) else {
                 continue;
             };
@@ -296,11 +304,14 @@ impl Router {
         allowed
     }
 
-    fn candidates(&self, path: &str) -> Vec<RuleIndex> {
-        let mut candidates = Vec::new();
-        self.index.candidates(path, &mut candidates);
-        candidates.sort_unstable();
-        candidates
+    /// Fills `candidates` (empty) with the rules that could match `path`, in registration
+    /// order; inline (no allocation) up to [`Candidates`]' capacity.
+    fn candidates(&self, path: &str, candidates: &mut Candidates) {
+        self.index.candidates(path, candidates);
+        // Often one node holds them all, already in order.
+        if !candidates.is_sorted() {
+            candidates.sort_unstable();
+        }
     }
 }
 

@@ -10,6 +10,14 @@ use regex_lite::Regex;
 use crate::convert::ArgType;
 use crate::fast::FastMatcher;
 use crate::handler::DynHandler;
+use crate::inline::InlineVec;
+
+/// The captures of one path match. Six stay inline, the most path arguments a [`Handler`]
+/// takes, so matching never allocates for them; more (possible only with a hand-written
+/// `Handler` impl) spill to the heap.
+///
+/// [`Handler`]: crate::Handler
+pub(crate) type Captures<'p> = InlineVec<&'p str, 6>;
 
 /// A rule's position in registration order; earlier rules win.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -67,9 +75,11 @@ where
 pub(crate) enum PathMatcher {
     /// No path argument: nothing may follow the prefix.
     Literal,
-    /// Default converters in an unambiguous layout: scanned without a regex.
+    /// Default converters in an unambiguous layout, scanned without a regex, optionally
+    /// followed by a user converter's capture at the very end (one search over the tail).
     Fast(FastMatcher),
-    /// Anything else: the anchored regex, with the group index of each argument.
+    /// Anything else: the anchored regex, with the group index of each argument. The only
+    /// matcher that allocates per call (`regex-lite`'s `captures` builds its group slots).
     Regex { regex: Regex, groups: Vec<usize> },
 }
 
@@ -116,7 +126,7 @@ impl Rule {
 
     /// Whether `path` (decoded, starting with the rule's literal prefix as the index
     /// guarantees) matches; on success the captures are in `captures`.
-    pub(crate) fn match_path<'p>(&self, path: &'p str, captures: &mut Vec<&'p str>) -> bool {
+    pub(crate) fn match_path<'p>(&self, path: &'p str, captures: &mut Captures<'p>) -> bool {
         captures.clear();
         let Some(rest) = path.get(self.prefix_len..) else {
             return false;
@@ -128,11 +138,9 @@ impl Rule {
                 let Some(found) = regex.captures(rest) else {
                     return false;
                 };
-                captures.extend(
-                    groups
-                        .iter()
-                        .map(|&group| found.get(group).map_or("", |m| m.as_str())),
-                );
+                for &group in groups {
+                    captures.push(found.get(group).map_or("", |m| m.as_str()));
+                }
                 true
             }
         }

@@ -10,6 +10,7 @@ use postern_core::{AbstractHttpServer, Handled, Method, Methods, Request, Respon
 use crate::convert::ConverterRegistry;
 use crate::error::RouteError;
 use crate::handler::{Handler, Reply};
+use crate::inline::InlineVec;
 use crate::router::{Dispatch, Router};
 use crate::rule::RuleHandle;
 
@@ -218,13 +219,22 @@ impl HttpServer {
         if self.head_as_get && allowed.contains(Method::Get) {
             allowed |= Method::Head;
         }
-        let list = allowed
-            .iter()
-            .map(Method::as_str)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let value = HeaderValue::from_str(&list).ok()?;
-        tracing::debug!(target: TARGET, path, allow = list, "method not allowed");
+        // "GET, PUT, …, TRACE" is 60 bytes with every known method: the text is built on the
+        // stack, and the header value's copy is the only allocation.
+        let mut list = InlineVec::<u8, 64>::new();
+        for (index, method) in allowed.iter().enumerate() {
+            if index > 0 {
+                list.extend_from_slice(b", ");
+            }
+            list.extend_from_slice(method.as_str().as_bytes());
+        }
+        let value = HeaderValue::from_bytes(&list).ok()?;
+        tracing::debug!(
+            target: TARGET,
+            path,
+            allow = value.to_str().unwrap_or_default(),
+            "method not allowed"
+        );
         Some(Response::new(StatusCode::METHOD_NOT_ALLOWED).with_header(ALLOW, value))
     }
 }

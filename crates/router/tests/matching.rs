@@ -205,6 +205,78 @@ fn lookup_order_holds_across_many_rules() {
     assert_eq!(router.rules().len(), 1002);
 }
 
+/// More candidates for one path than a lookup keeps inline (it then spills to the heap):
+/// registration order, HEAD-as-GET and 405 must not notice.
+#[tokio::test]
+async fn many_candidates_for_one_path_keep_registration_order() {
+    let mut server = HttpServer::new().with_method_not_allowed(true);
+    // 40 rules share the path: PUT-only ones, whose prefixes end at every byte of `/spill/`.
+    for i in 0..40 {
+        let prefix = &"/spill/"[..1 + i % 7];
+        let pattern = format!("{prefix}<arg>");
+        server
+            .route_with_methods(&pattern, Method::Put, move |_: UrlPath| format!("put {i}"))
+            .unwrap();
+    }
+    let small = server
+        .route_with_methods("/spill/", Method::Get, |n: u8| format!("u8 {n}"))
+        .unwrap()
+        .id();
+    let text = server
+        .route_with_methods("/spill/", Method::Get, |n: String| format!("text {n}"))
+        .unwrap()
+        .id();
+    let router = server.router();
+    let found = |method: &str, uri: &str| router.find(&request(method, uri)).map(|m| m.rule);
+    assert_eq!(found("GET", "/spill/7"), Some(small));
+    assert_eq!(found("GET", "/spill/300"), Some(text));
+    assert_eq!(found("PUT", "/spill/7").map(|r| r.index()), Some(0));
+    assert_eq!(found("POST", "/spill/7"), None);
+
+    let answer = common::call(&server, "GET", "/spill/7").await;
+    assert_eq!(
+        (answer.status.as_u16(), answer.body.as_str()),
+        (200, "u8 7")
+    );
+    let answer = common::call(&server, "GET", "/spill/300").await;
+    assert_eq!(
+        (answer.status.as_u16(), answer.body.as_str()),
+        (200, "text 300")
+    );
+    let answer = common::call(&server, "PUT", "/spill/300").await;
+    assert_eq!(
+        (answer.status.as_u16(), answer.body.as_str()),
+        (200, "put 0")
+    );
+    let answer = common::call(&server, "HEAD", "/spill/7").await;
+    assert_eq!(answer.status.as_u16(), 200);
+    assert_eq!(answer.header("content-length"), Some("4"));
+    let answer = common::call(&server, "POST", "/spill/7").await;
+    assert_eq!(answer.status.as_u16(), 405);
+    assert_eq!(answer.header("allow"), Some("GET, PUT, HEAD"));
+}
+
+/// The longest `Allow` list: every known method but the one asked for.
+#[tokio::test]
+async fn method_not_allowed_lists_every_other_method() {
+    let mut server = HttpServer::new().with_method_not_allowed(true);
+    let others = Method::Get
+        | Method::Put
+        | Method::Delete
+        | Method::Post
+        | Method::Head
+        | Method::Options
+        | Method::Patch
+        | Method::Connect;
+    server.route_with_methods("/x", others, || "x").unwrap();
+    let answer = common::call(&server, "TRACE", "/x").await;
+    assert_eq!(answer.status.as_u16(), 405);
+    assert_eq!(
+        answer.header("allow"),
+        Some("GET, PUT, DELETE, POST, HEAD, OPTIONS, PATCH, CONNECT")
+    );
+}
+
 #[test]
 fn rules_expose_their_regex() {
     let server = server();
