@@ -8,10 +8,11 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::StatusCode;
-use http::header::{CONTENT_TYPE, HeaderValue};
+use http::header::HeaderValue;
 use http_body_util::BodyExt;
 
 use crate::BoxError;
+use crate::responder::status_response;
 use crate::{AbstractHttpServer, ConnectionInfo, Handled, Request, Responder, ResponseBody};
 
 /// Serves an [`AbstractHttpServer`] as a `tower::Service<http::Request<B>>`.
@@ -120,16 +121,6 @@ where
         // leaked, so answer rather than hang.
         Err(_) => status_response(StatusCode::INTERNAL_SERVER_ERROR),
     }
-}
-
-fn status_response(status: StatusCode) -> http::Response<ResponseBody> {
-    let mut response = http::Response::new(ResponseBody::empty());
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/x-empty"),
-    );
-    response
 }
 
 fn body_error_response(error: BoxError, version: http::Version) -> http::Response<ResponseBody> {

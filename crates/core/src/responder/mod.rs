@@ -209,6 +209,18 @@ impl Responder {
     }
 }
 
+/// An empty answer with `content-type: application/x-empty` (Qt's
+/// `write(StatusCode)`), as an `http::Response`.
+pub(crate) fn status_response(status: StatusCode) -> http::Response<ResponseBody> {
+    let mut response = http::Response::new(ResponseBody::empty());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-empty"),
+    );
+    response
+}
+
 impl Drop for Responder {
     fn drop(&mut self) {
         if let Some(tx) = self.tx.take() {
@@ -219,13 +231,7 @@ impl Drop for Responder {
                 target: "postern::request",
                 "responder dropped without a response: answering 500"
             );
-            let mut response = http::Response::new(ResponseBody::empty());
-            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-            response.headers_mut().insert(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/x-empty"),
-            );
-            let _ = tx.send(response);
+            let _ = tx.send(status_response(StatusCode::INTERNAL_SERVER_ERROR));
         }
     }
 }
