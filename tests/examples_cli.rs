@@ -2,8 +2,9 @@
 //! free port, one `listening on <url>` line per listener is printed once it
 //! accepts connections, and the first listener answers a request.
 //!
-//! The binaries are those `cargo test --workspace --all-targets` (README's
-//! test command) builds next to this test.
+//! The binaries are those `cargo build --examples` (the first part of
+//! README's test command) puts next to this test's directory; `cargo test`
+//! alone builds examples as test harnesses, not as the servers.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -32,7 +33,7 @@ fn example_binary(name: &str) -> PathBuf {
     let path = dir.join(name);
     assert!(
         path.exists(),
-        "{} is missing: build the examples first (`cargo test --workspace --all-targets` does)",
+        "{} is missing: build the examples first (`cargo build --examples`, as README's test command does)",
         path.display()
     );
     path
