@@ -53,6 +53,18 @@ fn stall_config() -> postern_core::Configuration {
     })
 }
 
+/// Read the whole answer (the request said `Connection: close`) and check it
+/// is a 200 whose body is exactly `body`.
+async fn assert_ok_with_body(stream: &mut TcpStream, body: &str) {
+    let mut answer = Vec::new();
+    within("answer", stream.read_to_end(&mut answer))
+        .await
+        .expect("read");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.ends_with(&format!("\r\n\r\n{body}")), "{text}");
+}
+
 /// Read until EOF or a reset; how many bytes came and how long it took.
 async fn read_to_end(stream: &mut TcpStream) -> (usize, Duration) {
     let start = Instant::now();
@@ -106,13 +118,7 @@ async fn a_body_trickling_within_the_timeout_is_served() {
         tokio::time::sleep(STALL / 3).await;
         stream.write_all(&[*byte]).await.expect("write");
     }
-    let mut answer = Vec::new();
-    within("answer", stream.read_to_end(&mut answer))
-        .await
-        .expect("read");
-    let text = String::from_utf8_lossy(&answer);
-    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
-    assert!(text.ends_with("\r\n\r\nabcdef"), "{text}");
+    assert_ok_with_body(&mut stream, "abcdef").await;
 }
 
 #[tokio::test]
@@ -146,13 +152,7 @@ async fn a_slow_handler_is_not_a_stalled_client() {
         )
         .await
         .expect("write");
-    let mut answer = Vec::new();
-    within("answer", stream.read_to_end(&mut answer))
-        .await
-        .expect("read");
-    let text = String::from_utf8_lossy(&answer);
-    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
-    assert!(text.ends_with("\r\n\r\nlate"), "{text}");
+    assert_ok_with_body(&mut stream, "late").await;
 }
 
 #[tokio::test]

@@ -42,9 +42,27 @@ async fn no_live_connections<S: Clone>(server: &postern_core::RunningServer<S>) 
     .await;
 }
 
+/// The default configuration with a short keep-alive timeout.
+fn short_keep_alive() -> postern_core::Configuration {
+    with_timeouts(|t| t.keep_alive = SHORT)
+}
+
+/// An HTTP/2 prior-knowledge client connection to the server's first listener.
+async fn h2c_to<S: Clone>(
+    server: &postern_core::RunningServer<S>,
+) -> (
+    hyper::client::conn::http2::SendRequest<http_body_util::Full<bytes::Bytes>>,
+    tokio::task::JoinHandle<Result<(), hyper::Error>>,
+) {
+    let tcp = within("connect", tokio::net::TcpStream::connect(addr(server)))
+        .await
+        .expect("connect");
+    h2_client(tcp).await
+}
+
 #[tokio::test]
 async fn http1_idle_keep_alive_is_closed_after_the_timeout() {
-    let config = with_timeouts(|t| t.keep_alive = SHORT);
+    let config = short_keep_alive();
     let server = start_with(config, TestServer).await;
     let mut raw = Raw::connect(addr(&server)).await;
     let response = raw
@@ -80,7 +98,7 @@ async fn http1_keep_alive_timer_restarts_after_each_request() {
 
 #[tokio::test]
 async fn a_slow_request_is_not_cut_by_the_keep_alive_timeout() {
-    let config = with_timeouts(|t| t.keep_alive = SHORT);
+    let config = short_keep_alive();
     let server = start_with(config, TestServer).await;
     let mut raw = Raw::connect(addr(&server)).await;
     let response = raw
@@ -95,12 +113,9 @@ async fn a_slow_request_is_not_cut_by_the_keep_alive_timeout() {
 
 #[tokio::test]
 async fn http2_idle_connection_is_closed_after_the_keep_alive_timeout() {
-    let config = with_timeouts(|t| t.keep_alive = SHORT);
+    let config = short_keep_alive();
     let server = start_with(config, TestServer).await;
-    let tcp = within("connect", tokio::net::TcpStream::connect(addr(&server)))
-        .await
-        .unwrap();
-    let (mut send, conn) = h2_client(tcp).await;
+    let (mut send, conn) = h2c_to(&server).await;
     let response = within("h2c response", send.send_request(get("http://a/hello")))
         .await
         .expect("response");
@@ -280,7 +295,7 @@ impl postern_core::AbstractHttpServer for Trickle {
 
 #[tokio::test]
 async fn a_slowly_streamed_response_is_not_cut_by_the_keep_alive_timeout() {
-    let config = with_timeouts(|t| t.keep_alive = SHORT);
+    let config = short_keep_alive();
     let server = start_with(config, Trickle).await;
     let mut raw = Raw::connect(addr(&server)).await;
     let response = raw.roundtrip("GET / HTTP/1.1\r\nHost: a\r\n\r\n").await;
@@ -292,12 +307,9 @@ async fn a_slowly_streamed_response_is_not_cut_by_the_keep_alive_timeout() {
 
 #[tokio::test]
 async fn a_slow_http2_stream_is_not_cut_by_the_keep_alive_timeout() {
-    let config = with_timeouts(|t| t.keep_alive = SHORT);
+    let config = short_keep_alive();
     let server = start_with(config, TestServer).await;
-    let tcp = within("connect", tokio::net::TcpStream::connect(addr(&server)))
-        .await
-        .unwrap();
-    let (mut send, conn) = h2_client(tcp).await;
+    let (mut send, conn) = h2c_to(&server).await;
     let response = within(
         "h2c response",
         send.send_request(get("http://a/slow?ms=1200")),
