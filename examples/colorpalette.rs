@@ -62,10 +62,34 @@ trait Item: Clone + Send + 'static {
     fn from_json(json: &Object, now: &str) -> Option<Self>;
     /// The item's id.
     fn id(&self) -> i64;
-    /// Full update (PUT): every field but `id` must be present.
-    fn update(&mut self, json: &Object, now: &str) -> bool;
+    /// The text fields a client may change.
+    const FIELDS: &'static [&'static str];
+    /// How many of `FIELDS`, from the first, a full update must carry.
+    const REQUIRED: usize;
+    /// Set one of `FIELDS`.
+    fn set(&mut self, field: &str, value: &str);
+    /// Record the time of a change.
+    fn touch(&mut self, now: &str);
+    /// Full update (PUT): every required field must be present.
+    fn update(&mut self, json: &Object, now: &str) -> bool {
+        if Self::FIELDS[..Self::REQUIRED]
+            .iter()
+            .any(|field| text(json, field).is_none())
+        {
+            return false;
+        }
+        self.update_fields(json, now);
+        true
+    }
     /// Partial update (PATCH): the fields present and well-typed are changed.
-    fn update_fields(&mut self, json: &Object, now: &str);
+    fn update_fields(&mut self, json: &Object, now: &str) {
+        for field in Self::FIELDS {
+            if let Some(value) = text(json, field) {
+                self.set(field, &value);
+            }
+        }
+        self.touch(now);
+    }
     /// The item as JSON; `base` is `http://127.0.0.1:<port>` for links.
     fn to_json(&self, base: &str) -> Value;
 }
@@ -83,7 +107,7 @@ struct Colour {
 const COLOUR_FIELDS: [&str; 3] = ["name", "color", "pantone_value"];
 
 impl Colour {
-    fn set(&mut self, field: &str, value: &str) {
+    fn set_field(&mut self, field: &str, value: &str) {
         match field {
             "name" => self.name = value.to_owned(),
             "color" => self.color = value.to_owned(),
@@ -108,23 +132,14 @@ impl Item for Colour {
         self.id
     }
 
-    fn update(&mut self, json: &Object, now: &str) -> bool {
-        if COLOUR_FIELDS
-            .iter()
-            .any(|field| text(json, field).is_none())
-        {
-            return false;
-        }
-        self.update_fields(json, now);
-        true
+    const FIELDS: &'static [&'static str] = &COLOUR_FIELDS;
+    const REQUIRED: usize = COLOUR_FIELDS.len();
+
+    fn set(&mut self, field: &str, value: &str) {
+        self.set_field(field, value);
     }
 
-    fn update_fields(&mut self, json: &Object, now: &str) {
-        for field in COLOUR_FIELDS {
-            if let Some(value) = text(json, field) {
-                self.set(field, &value);
-            }
-        }
+    fn touch(&mut self, now: &str) {
         self.updated_at = now.to_owned();
     }
 
@@ -154,7 +169,7 @@ struct User {
 const USER_FIELDS: [&str; 4] = ["email", "first_name", "last_name", "avatar"];
 
 impl User {
-    fn set(&mut self, field: &str, value: &str) {
+    fn set_field(&mut self, field: &str, value: &str) {
         match field {
             "email" => self.email = value.to_owned(),
             "first_name" => self.first_name = value.to_owned(),
@@ -181,23 +196,14 @@ impl Item for User {
         self.id
     }
 
-    fn update(&mut self, json: &Object, now: &str) -> bool {
-        if USER_FIELDS[..3]
-            .iter()
-            .any(|field| text(json, field).is_none())
-        {
-            return false;
-        }
-        self.update_fields(json, now);
-        true
+    const FIELDS: &'static [&'static str] = &USER_FIELDS;
+    const REQUIRED: usize = 3;
+
+    fn set(&mut self, field: &str, value: &str) {
+        self.set_field(field, value);
     }
 
-    fn update_fields(&mut self, json: &Object, now: &str) {
-        for field in USER_FIELDS {
-            if let Some(value) = text(json, field) {
-                self.set(field, &value);
-            }
-        }
+    fn touch(&mut self, now: &str) {
         self.updated_at = now.to_owned();
     }
 
