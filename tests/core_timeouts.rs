@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt;
 use support::{
-    Raw, TestServer, addr, get, h2_client, server_tls, start_with, test_cert, time_to_close,
-    with_timeouts, within,
+    Raw, TestCert, TestServer, addr, get, h2_client, server_tls, start_with, test_cert,
+    time_to_close, with_timeouts, within,
 };
 
 const SHORT: Duration = Duration::from_millis(300);
@@ -40,6 +40,19 @@ async fn no_live_connections<S: Clone>(server: &postern_core::RunningServer<S>) 
         }
     })
     .await;
+}
+
+/// A TLS-only server answering with [`TestServer`].
+async fn start_tls(
+    config: postern_core::Configuration,
+    cert: &TestCert,
+) -> postern_core::RunningServer<postern_core::HttpService<TestServer>> {
+    postern_core::Server::builder()
+        .configuration(config)
+        .bind_tls("127.0.0.1:0", server_tls(cert))
+        .serve(postern_core::HttpService::new(TestServer))
+        .await
+        .expect("server starts")
 }
 
 /// The default configuration with a short keep-alive timeout.
@@ -227,12 +240,7 @@ async fn a_stalled_tls_handshake_is_closed_after_the_handshake_timeout() {
         t.keep_alive = Duration::from_secs(30);
     });
     let cert = test_cert();
-    let server = postern_core::Server::builder()
-        .configuration(config)
-        .bind_tls("127.0.0.1:0", server_tls(&cert))
-        .serve(postern_core::HttpService::new(TestServer))
-        .await
-        .expect("server starts");
+    let server = start_tls(config, &cert).await;
     let started = Instant::now();
     let mut raw = Raw::connect(addr(&server)).await;
     // A few bytes of a TLS record header, then nothing.
@@ -251,12 +259,7 @@ async fn a_silent_tls_connection_is_closed_after_the_first_byte_timeout() {
         t.request_head = Duration::from_secs(30);
     });
     let cert = test_cert();
-    let server = postern_core::Server::builder()
-        .configuration(config)
-        .bind_tls("127.0.0.1:0", server_tls(&cert))
-        .serve(postern_core::HttpService::new(TestServer))
-        .await
-        .expect("server starts");
+    let server = start_tls(config, &cert).await;
     let tls = support::tls_connect(
         addr(&server),
         support::client_tls(&cert, &[b"http/1.1"]),
