@@ -59,4 +59,3 @@ mod resolver;
 
 pub use resolver::{ClientIpResolver, MissingPeerAddr, PeerAccessor, PeerAddr, default_peer_addr};
 
-pub(crate) use resolver::log_missing_peer;

@@ -140,6 +140,19 @@ impl ClientIpResolver {
         self.resolve_parts(request.headers(), request.extensions())
     }
 
+    /// [`resolve`](Self::resolve) for a layer: a missing peer is logged (at
+    /// growing intervals) and becomes the 500 refusal.
+    pub(crate) fn resolve_for<B>(
+        &self,
+        request: &Request<B>,
+        layer: &'static str,
+    ) -> Result<IpAddr, crate::rejection::Rejection> {
+        self.resolve(request).map_err(|_| {
+            log_missing_peer(layer);
+            crate::rejection::Rejection::MissingPeer
+        })
+    }
+
     /// [`resolve`](Self::resolve) from a request's headers and extensions.
     pub fn resolve_parts(
         &self,

@@ -6,8 +6,6 @@ use tower_service::Service;
 
 use super::layer::Shared;
 use super::{ResponseBody, ResponseFuture};
-use crate::client_ip::log_missing_peer;
-use crate::rejection::Rejection;
 
 /// Middleware answering 403 to clients refused by an
 /// [`IpFilter`](crate::config::IpFilter). Built by
@@ -46,13 +44,10 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let shared = &*self.shared;
         if shared.enabled {
-            let verdict = match shared.resolver.resolve(&req) {
-                Ok(ip) => super::check(&shared.filter, ip),
-                Err(_) => {
-                    log_missing_peer("ip_filter");
-                    Err(Rejection::MissingPeer)
-                }
-            };
+            let verdict = shared
+                .resolver
+                .resolve_for(&req, "ip_filter")
+                .and_then(|ip| super::check(&shared.filter, ip));
             if let Err(rejection) = verdict {
                 return ResponseFuture::reject(rejection);
             }

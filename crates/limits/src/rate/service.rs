@@ -6,8 +6,6 @@ use tower_service::Service;
 
 use super::layer::Shared;
 use super::{ResponseBody, ResponseFuture};
-use crate::client_ip::log_missing_peer;
-use crate::rejection::Rejection;
 
 /// Middleware answering 429 to clients over their request rate. Built by
 /// [`RateLimitLayer`](super::RateLimitLayer).
@@ -45,13 +43,10 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let shared = &*self.shared;
         if let Some(limiter) = &shared.limiter {
-            let verdict = match shared.resolver.resolve(&req) {
-                Ok(ip) => super::check(limiter, ip),
-                Err(_) => {
-                    log_missing_peer("rate");
-                    Err(Rejection::MissingPeer)
-                }
-            };
+            let verdict = shared
+                .resolver
+                .resolve_for(&req, "rate")
+                .and_then(|ip| super::check(limiter, ip));
             if let Err(rejection) = verdict {
                 return ResponseFuture::reject(rejection);
             }

@@ -5,7 +5,7 @@ use http_body::Body;
 use tower_layer::Layer;
 
 use super::LimitsService;
-use crate::client_ip::{ClientIpResolver, PeerAccessor, log_missing_peer};
+use crate::client_ip::{ClientIpResolver, PeerAccessor};
 use crate::config::{ConfigError, Limits};
 use crate::rate::ClientRateLimiter;
 use crate::rejection::Rejection;
@@ -122,13 +122,7 @@ impl Shared {
     #[inline]
     pub(super) fn check<B: Body>(&self, req: &Request<B>) -> Result<(), Rejection> {
         if self.filter_enabled || self.rate.is_some() {
-            let ip = match self.resolver.resolve(req) {
-                Ok(ip) => ip,
-                Err(_) => {
-                    log_missing_peer("limits");
-                    return Err(Rejection::MissingPeer);
-                }
-            };
+            let ip = self.resolver.resolve_for(req, "limits")?;
             if self.filter_enabled {
                 crate::ip_filter::check(&self.limits.ip_filter, ip)?;
             }
