@@ -58,4 +58,3 @@ mod parse;
 mod resolver;
 
 pub use resolver::{ClientIpResolver, MissingPeerAddr, PeerAccessor, PeerAddr, default_peer_addr};
-
