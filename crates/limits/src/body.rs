@@ -10,7 +10,7 @@ pin_project! {
     /// The response body of the request-level layers: either the inner
     /// service's body, untouched, or the empty body of a refusal.
     ///
-    /// One concrete type for every layer and for [`LimitsService`](crate::LimitsService),
+    /// One concrete type for every layer and for [`LimitsService`](crate::stack::LimitsService),
     /// so a stack of limits costs no boxing. A refusal body is empty
     /// (`size_hint` exactly 0, `is_end_stream` true); its response carries
     /// `content-type: application/x-empty` and `content-length: 0`.

@@ -5,13 +5,13 @@
 //!
 //! | module | layer | refusal |
 //! |---|---|---|
-//! | [`connections`] | [`ConnectionLimiter`] (accept loop) / [`ConnectionLimitLayer`] (make-service) | 429 + `connection: close` (counts the peer address, see [below](#behind-a-reverse-proxy)) |
-//! | [`ip_filter`] | [`IpFilterLayer`] | 403 |
-//! | [`rate`] | [`RateLimitLayer`] | 429 + `Retry-After` |
-//! | [`size`] | [`SizeLimitLayer`] | 414, 431, 413 |
-//! | [`stack`] | [`LimitsLayer`]: IP filter → rate → sizes from one [`Limits`](config::Limits) | all of the above |
+//! | [`connections`] | [`ConnectionLimiter`](connections::ConnectionLimiter) (accept loop) / [`ConnectionLimitLayer`](connections::ConnectionLimitLayer) (make-service) | 429 + `connection: close` (counts the peer address, see [below](#behind-a-reverse-proxy)) |
+//! | [`ip_filter`] | [`IpFilterLayer`](ip_filter::IpFilterLayer) | 403 |
+//! | [`rate`] | [`RateLimitLayer`](rate::RateLimitLayer) | 429 + `Retry-After` |
+//! | [`size`] | [`SizeLimitLayer`](size::SizeLimitLayer) | 414, 431, 413 |
+//! | [`stack`] | [`LimitsLayer`](stack::LimitsLayer): IP filter → rate → sizes from one [`Limits`](config::Limits) | all of the above |
 //!
-//! The client is found by a [`ClientIpResolver`] ([`client_ip`]): the peer
+//! The client is found by a [`ClientIpResolver`](client_ip::ClientIpResolver) ([`client_ip`]): the peer
 //! address by default, forwarding headers only from trusted proxies. Each
 //! configuration type in [`config`] states its defaults; presets are
 //! [`Limits::default`](config::Limits::default) (Qt's),
@@ -26,8 +26,10 @@
 //! is answers 500 the same way. Logs go to the `tracing` target
 //! `postern::limits`.
 //!
-//! Every layer's response future is one type, [`future::ResponseFuture`],
-//! which each layer's module also names as its own `ResponseFuture`.
+//! Every item has one path: each layer, its service and its helpers live in
+//! the layer's module; what all layers share is at the root
+//! ([`ResponseBody`], [`empty_response`]) or in [`future`] (the one response
+//! future of every layer).
 //!
 //! # Behind a reverse proxy
 //!
@@ -45,7 +47,8 @@
 //!
 //! ```
 //! use http::{Request, Response, StatusCode};
-//! use postern_limits::{LimitsLayer, PeerAddr};
+//! use postern_limits::client_ip::PeerAddr;
+//! use postern_limits::stack::LimitsLayer;
 //! use postern_limits::config::Limits;
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
 //!
@@ -80,12 +83,4 @@ mod key;
 mod rejection;
 
 pub use body::ResponseBody;
-pub use client_ip::{ClientIpResolver, MissingPeerAddr, PeerAccessor, PeerAddr, default_peer_addr};
-pub use connections::{
-    ConnectionLimitLayer, ConnectionLimiter, ConnectionPermit, ConnectionRefused,
-};
-pub use future::ResponseFuture;
-pub use ip_filter::IpFilterLayer;
-pub use rate::{ClientRateLimiter, RateLimitLayer, RateLimited};
-pub use size::{RequestBody, SizeLimitLayer, is_body_too_large};
-pub use stack::{LimitsLayer, LimitsService};
+pub use rejection::empty_response;

@@ -59,29 +59,52 @@ impl Rejection {
         }
     }
 
-    /// The refusal with an empty `body`: `content-type: application/x-empty`
-    /// and `content-length: 0`, plus `retry-after` for the rate limit and
-    /// `connection: close` when asked.
+    /// The refusal with an empty `body`, built by [`empty_response`], plus
+    /// `retry-after` for the rate limit.
     pub(crate) fn into_response<B>(self, body: B) -> Response<B> {
-        let mut response = Response::new(body);
-        *response.status_mut() = self.status();
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(EMPTY_MIME));
-        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
-        match self {
-            Rejection::TooManyRequests { retry_after_secs } => {
-                headers.insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
-            }
+        let close = matches!(
+            self,
             Rejection::UriTooLong { close: true }
-            | Rejection::HeadersTooLarge { close: true }
-            | Rejection::BodyTooLarge { close: true }
-            | Rejection::TooManyConnections { close: true } => {
-                headers.insert(CONNECTION, HeaderValue::from_static("close"));
-            }
-            _ => {}
+                | Rejection::HeadersTooLarge { close: true }
+                | Rejection::BodyTooLarge { close: true }
+                | Rejection::TooManyConnections { close: true }
+        );
+        // `close` was decided with `may_close` where the version was known.
+        let mut response = empty_response(self.status(), Version::HTTP_11, close, body);
+        if let Rejection::TooManyRequests { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         response
     }
+}
+
+/// The empty answer every refusal of Postern's is, whichever layer or server
+/// part sends it: `status`, `body` (meant to be empty),
+/// `content-type: application/x-empty` (Qt's type for an empty body),
+/// `content-length: 0`, and `connection: close` when `close` is asked and
+/// `version` is HTTP/1.x (HTTP/2 forbids connection-specific fields).
+///
+/// ```
+/// use http::{StatusCode, Version};
+/// let response = postern_limits::empty_response(StatusCode::FORBIDDEN, Version::HTTP_11, true, ());
+/// assert_eq!(response.headers()["content-type"], "application/x-empty");
+/// assert_eq!(response.headers()["content-length"], "0");
+/// assert_eq!(response.headers()["connection"], "close");
+/// let h2 = postern_limits::empty_response(StatusCode::FORBIDDEN, Version::HTTP_2, true, ());
+/// assert!(h2.headers().get("connection").is_none());
+/// ```
+pub fn empty_response<B>(status: StatusCode, version: Version, close: bool, body: B) -> Response<B> {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(EMPTY_MIME));
+    headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+    if close && may_close(version) {
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Whole seconds to wait, rounded up, at least 1 (`Retry-After` has no fractions

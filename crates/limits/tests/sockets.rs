@@ -18,8 +18,11 @@ use postern_limits::config::{
     ClientIpConfig, ConnectionLimits, IpFilter, Limits, RateLimit, SizeLimits, parse_subnet,
 };
 use postern_limits::connections::ConnectionLimitService;
-use postern_limits::size::{h2_max_header_list_size, hyper_max_buf_size, hyper_max_headers};
-use postern_limits::{ConnectionLimiter, LimitsLayer, PeerAddr, RequestBody, is_body_too_large};
+use postern_limits::size::HyperBounds;
+use postern_limits::connections::ConnectionLimiter;
+use postern_limits::stack::LimitsLayer;
+use postern_limits::client_ip::PeerAddr;
+use postern_limits::size::{RequestBody, is_body_too_large};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tower::{Layer, ServiceExt, service_fn};
@@ -71,14 +74,15 @@ impl Server {
                 });
                 let service = ConnectionLimitService::new(per_request, admission);
                 tokio::spawn(async move {
+                    let bounds = HyperBounds::new(&sizes);
                     let mut builder = auto::Builder::new(TokioExecutor::new());
                     builder
                         .http1()
-                        .max_buf_size(hyper_max_buf_size(&sizes))
-                        .max_headers(hyper_max_headers(&sizes));
+                        .max_buf_size(bounds.max_buf_size)
+                        .max_headers(bounds.max_headers);
                     builder
                         .http2()
-                        .max_header_list_size(h2_max_header_list_size(&sizes));
+                        .max_header_list_size(bounds.h2_max_header_list_size);
                     let _ = builder
                         .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
                         .await;
@@ -694,7 +698,7 @@ mod axum_app {
     use axum::extract::ConnectInfo;
     use axum::routing::{get, post};
     use axum::serve::IncomingStream;
-    use postern_limits::ConnectionLimitLayer;
+    use postern_limits::connections::ConnectionLimitLayer;
 
     fn axum_peer(ext: &http::Extensions) -> Option<SocketAddr> {
         ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)

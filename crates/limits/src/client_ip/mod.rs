@@ -3,7 +3,7 @@
 //! `Forwarded`.
 //!
 //! Every layer that keys on the client (IP filter, rate limit, and the
-//! composite [`LimitsLayer`](crate::LimitsLayer)) asks a [`ClientIpResolver`].
+//! composite [`LimitsLayer`](crate::stack::LimitsLayer)) asks a [`ClientIpResolver`].
 //! The resolver reads the peer address with a [`PeerAccessor`], a plain
 //! `fn(&http::Extensions) -> Option<SocketAddr>`. The default,
 //! [`default_peer_addr`], finds a [`PeerAddr`] or a bare [`SocketAddr`](std::net::SocketAddr)

@@ -46,10 +46,3 @@ where
         )))
     }
 }
-
-/// Response future of [`ConnectionLimitService`]: the inner future, or the
-/// 429 of a refused connection. The crate's one
-/// [`ResponseFuture`](crate::future::ResponseFuture) in
-/// [`KeepBody`](crate::future::KeepBody) mode: the response body is the inner
-/// service's own type, and a refusal's is its `Default` (which must be empty).
-pub type ResponseFuture<F> = crate::future::ResponseFuture<F, crate::future::KeepBody>;

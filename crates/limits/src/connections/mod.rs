@@ -82,7 +82,7 @@ mod layer;
 mod limiter;
 mod service;
 
-pub use future::{MakeFuture, ResponseFuture};
+pub use future::MakeFuture;
 pub use layer::ConnectionLimitLayer;
 pub use limiter::{ConnectionLimiter, ConnectionPermit, ConnectionRefused};
 pub use service::{ConnectionLimitMakeService, ConnectionLimitService};

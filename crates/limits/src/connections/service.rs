@@ -6,7 +6,8 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::future::{MakeFuture, ResponseFuture};
+use super::future::MakeFuture;
+use crate::future::{KeepBody, ResponseFuture};
 use super::{ConnectionLimiter, ConnectionPermit, ConnectionRefused};
 use crate::rejection::{Rejection, may_close};
 
@@ -104,7 +105,7 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ResponseFuture<S::Future, KeepBody>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {

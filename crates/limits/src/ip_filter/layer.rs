@@ -24,21 +24,22 @@ pub(super) struct Shared {
 impl IpFilterLayer {
     /// Filter with `filter`, finding the client with the default
     /// [`ClientIpResolver`] (peer address only, via
-    /// [`default_peer_addr`](crate::default_peer_addr)).
+    /// [`default_peer_addr`](crate::client_ip::default_peer_addr)).
     pub fn new(filter: IpFilter) -> Self {
-        IpFilterLayer::with_resolver(filter, ClientIpResolver::default())
-    }
-
-    /// Filter with `filter`, finding the client with `resolver` (trusted
-    /// proxies, a custom peer accessor).
-    pub fn with_resolver(filter: IpFilter, resolver: ClientIpResolver) -> Self {
         IpFilterLayer {
             shared: Arc::new(Shared {
                 enabled: filter.is_enabled(),
                 filter,
-                resolver,
+                resolver: ClientIpResolver::default(),
             }),
         }
+    }
+
+    /// Find the client with `resolver` (trusted proxies, a custom peer
+    /// accessor).
+    pub fn with_resolver(mut self, resolver: ClientIpResolver) -> Self {
+        Arc::make_mut(&mut self.shared).resolver = resolver;
+        self
     }
 
     /// The filter applied.

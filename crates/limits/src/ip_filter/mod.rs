@@ -8,8 +8,8 @@
 //! Qt, the check applies to HTTP/2 and to WebSocket upgrades too: it runs for
 //! every request that reaches the layer. The connection stays open after a 403.
 //!
-//! The client is found by a [`ClientIpResolver`](crate::ClientIpResolver)
-//! (default: the [`PeerAddr`](crate::PeerAddr) or `SocketAddr` extension). With
+//! The client is found by a [`ClientIpResolver`](crate::client_ip::ClientIpResolver)
+//! (default: the [`PeerAddr`](crate::client_ip::PeerAddr) or `SocketAddr` extension). With
 //! no peer address the layer answers 500 and logs how to fix the setup. With
 //! both lists empty (the default) the layer passes every request through
 //! without looking at it.
@@ -51,12 +51,9 @@
 //! # }
 //! ```
 
-mod future;
 mod layer;
 mod service;
 
-pub use crate::body::ResponseBody;
-pub use future::ResponseFuture;
 pub use layer::IpFilterLayer;
 pub use service::IpFilterService;
 
@@ -85,7 +82,7 @@ mod tests {
 
     use super::*;
     use crate::config::parse_subnet;
-    use crate::{ClientIpResolver, PeerAddr};
+    use crate::client_ip::{ClientIpResolver, PeerAddr};
 
     async fn status(layer: &IpFilterLayer, peer: Option<&str>) -> StatusCode {
         let app = layer.layer(service_fn(|_req: Request<()>| async {
@@ -162,7 +159,7 @@ mod tests {
         let config =
             crate::config::ClientIpConfig::default().with_trusted_proxies(nets(&["10.0.0.0/8"]));
         let filter = IpFilter::default().with_deny(nets(&["192.0.2.0/24"]));
-        let layer = IpFilterLayer::with_resolver(filter, ClientIpResolver::new(&config));
+        let layer = IpFilterLayer::new(filter).with_resolver(ClientIpResolver::new(&config));
         let app = layer.layer(service_fn(|_req: Request<()>| async {
             Ok::<_, Infallible>(Response::new(()))
         }));

@@ -1,11 +1,12 @@
 use std::sync::Arc;
+use crate::body::ResponseBody;
+use crate::future::ResponseFuture;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use tower_service::Service;
 
 use super::layer::Shared;
-use super::{ResponseBody, ResponseFuture};
 
 /// Middleware answering 403 to clients refused by an
 /// [`IpFilter`](crate::config::IpFilter). Built by

@@ -59,14 +59,11 @@
 //! ```
 
 mod clock;
-mod future;
 mod layer;
 mod limiter;
 mod service;
 mod store;
 
-pub use crate::body::ResponseBody;
-pub use future::ResponseFuture;
 pub use layer::RateLimitLayer;
 pub use limiter::{ClientRateLimiter, RateLimited};
 pub use service::RateLimitService;

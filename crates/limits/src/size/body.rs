@@ -8,7 +8,7 @@ use pin_project_lite::pin_project;
 
 /// The error type of [`RequestBody`]: boxed, as in tower-http and
 /// `http_body_util::Limited`. Only errors allocate; data frames never do.
-pub type BoxError = Box<dyn Error + Send + Sync>;
+pub(crate) type BoxError = Box<dyn Error + Send + Sync>;
 
 pin_project! {
     /// The request body the size-limit layers hand to the inner service.

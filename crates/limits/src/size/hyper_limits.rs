@@ -5,17 +5,17 @@
 use crate::config::SizeLimits;
 
 /// hyper's smallest allowed `http1::Builder::max_buf_size` (it panics below).
-pub const HYPER_MIN_BUF_SIZE: usize = 8192;
+const HYPER_MIN_BUF_SIZE: usize = 8192;
 
 /// hyper's default `max_headers`; up to it, header slots live on the stack.
-pub const HYPER_DEFAULT_MAX_HEADERS: usize = 100;
+const HYPER_DEFAULT_MAX_HEADERS: usize = 100;
 
 /// Header fields hyper accepts when [`SizeLimits::max_header_fields`] is `None`.
-pub const UNLIMITED_HEADER_FIELDS: usize = 1024;
+const UNLIMITED_HEADER_FIELDS: usize = 1024;
 
 /// Header bytes assumed when [`SizeLimits::max_total_header`] is `None`
 /// (hyper's default buffer of about 400 KiB).
-pub const UNLIMITED_HEADER_BYTES: usize = 8192 + 4096 * 100;
+const UNLIMITED_HEADER_BYTES: usize = 8192 + 4096 * 100;
 
 /// The longest URL hyper accepts (it answers 414 itself above 65,534 bytes).
 const HYPER_MAX_URL: usize = 65_536;
@@ -47,24 +47,17 @@ fn header_bytes(limits: &SizeLimits) -> usize {
 ///
 /// Qt's defaults give 132 KiB, [`SizeLimits::strict`] 41 KiB,
 /// [`SizeLimits::disabled`] 465 KiB.
-pub fn hyper_max_buf_size(limits: &SizeLimits) -> usize {
+fn hyper_max_buf_size(limits: &SizeLimits) -> usize {
     url_bytes(limits)
         .saturating_add(header_bytes(limits))
         .saturating_add(HEAD_SLACK)
         .max(HYPER_MIN_BUF_SIZE)
 }
 
-/// For `http1::Builder::max_header_size` (the head, request line included),
-/// when the server uses hyper's `http1::Builder` directly: the same number as
-/// [`hyper_max_buf_size`].
-pub fn hyper_max_header_size(limits: &SizeLimits) -> usize {
-    hyper_max_buf_size(limits)
-}
-
 /// For `http1::Builder::max_headers`: the field-count limit, but never below
 /// hyper's default 100 (up to 100 hyper keeps header slots on the stack; above,
 /// it allocates them per request). `None` gives 1024.
-pub fn hyper_max_headers(limits: &SizeLimits) -> usize {
+fn hyper_max_headers(limits: &SizeLimits) -> usize {
     limits
         .max_header_fields
         .map_or(UNLIMITED_HEADER_FIELDS, to_usize)
@@ -77,7 +70,7 @@ pub fn hyper_max_headers(limits: &SizeLimits) -> usize {
 /// the header bytes + 28 per field + the URL + 1 KiB; saturates at `u32::MAX`.
 ///
 /// Qt's defaults give about 135 KiB (h2's own default is 16 KiB).
-pub fn h2_max_header_list_size(limits: &SizeLimits) -> u32 {
+fn h2_max_header_list_size(limits: &SizeLimits) -> u32 {
     let fields = limits
         .max_header_fields
         .map_or(UNLIMITED_HEADER_FIELDS, to_usize);
@@ -86,6 +79,59 @@ pub fn h2_max_header_list_size(limits: &SizeLimits) -> u32 {
         .saturating_add(url_bytes(limits))
         .saturating_add(HEAD_SLACK);
     u32::try_from(size).unwrap_or(u32::MAX)
+}
+
+/// hyper's own buffer and header bounds derived from [`SizeLimits`], for a
+/// server built on hyper that puts the size layer in front: memory is
+/// bounded before a request reaches the layer, yet hyper never refuses a
+/// request the layer would admit.
+///
+/// ```
+/// use postern_limits::config::SizeLimits;
+/// use postern_limits::size::HyperBounds;
+///
+/// let bounds = HyperBounds::new(&SizeLimits::default());
+/// let mut http1 = hyper::server::conn::http1::Builder::new();
+/// http1.max_buf_size(bounds.max_buf_size).max_headers(bounds.max_headers);
+/// assert_eq!(bounds.max_buf_size, 65_536 + 65_536 + 1024);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HyperBounds {
+    /// For `http1::Builder::max_buf_size` (and `max_header_size`, which
+    /// bounds the same head): room for the longest URL and the most header
+    /// bytes allowed, plus 1 KiB for the request line; at least 8192 (hyper
+    /// panics below). Qt's defaults give 132 KiB, [`SizeLimits::strict`]
+    /// 41 KiB, [`SizeLimits::disabled`] 465 KiB.
+    pub max_buf_size: usize,
+    /// For `http1::Builder::max_headers`: the field-count limit, never below
+    /// hyper's default 100 (up to 100 hyper keeps header slots on the stack;
+    /// above, it allocates them per request); 1024 when unlimited.
+    pub max_headers: usize,
+    /// For `http2::Builder::max_header_list_size`
+    /// (SETTINGS_MAX_HEADER_LIST_SIZE): HTTP/2 counts 32 bytes per field
+    /// (RFC 9113 §6.5.2) and the pseudo-headers, so this is the header bytes,
+    /// 28 more per field, the URL and 1 KiB; at most `u32::MAX`. Qt's
+    /// defaults give about 135 KiB (h2's own default is 16 KiB).
+    pub h2_max_header_list_size: u32,
+}
+
+impl HyperBounds {
+    /// The bounds for `limits`.
+    pub fn new(limits: &SizeLimits) -> Self {
+        HyperBounds {
+            max_buf_size: hyper_max_buf_size(limits),
+            max_headers: hyper_max_headers(limits),
+            h2_max_header_list_size: h2_max_header_list_size(limits),
+        }
+    }
+
+    /// Whether hyper needs its header-count bound set: up to its default 100
+    /// fields it parses on the stack, and setting any value makes it
+    /// allocate per request.
+    pub fn needs_max_headers(&self) -> bool {
+        self.max_headers > HYPER_DEFAULT_MAX_HEADERS
+    }
 }
 
 #[cfg(test)]

@@ -26,8 +26,7 @@
 //!
 //! hyper refuses some oversized requests before any layer runs (a head larger
 //! than its buffer, more fields than `max_headers`, a URL over 65,534 bytes).
-//! [`hyper_max_buf_size`], [`hyper_max_headers`] and [`h2_max_header_list_size`]
-//! derive hyper's settings from the same [`SizeLimits`] so hyper bounds memory
+//! [`HyperBounds`] derives hyper's settings from the same [`SizeLimits`] so hyper bounds memory
 //! but never refuses what the layer would admit.
 //!
 //! # Example
@@ -79,19 +78,12 @@
 //! ```
 
 mod body;
-mod future;
 mod hyper_limits;
 mod layer;
 mod service;
 
-pub use crate::body::ResponseBody;
-pub use body::{BoxError, RequestBody, is_body_too_large};
-pub use future::ResponseFuture;
-pub use http_body_util::LengthLimitError;
-pub use hyper_limits::{
-    HYPER_DEFAULT_MAX_HEADERS, HYPER_MIN_BUF_SIZE, UNLIMITED_HEADER_BYTES, UNLIMITED_HEADER_FIELDS,
-    h2_max_header_list_size, hyper_max_buf_size, hyper_max_header_size, hyper_max_headers,
-};
+pub use body::{RequestBody, is_body_too_large};
+pub use hyper_limits::HyperBounds;
 pub use layer::SizeLimitLayer;
 pub use service::SizeLimitService;
 

@@ -1,10 +1,13 @@
 use std::task::{Context, Poll};
 
+use crate::body::ResponseBody;
+use crate::future::ResponseFuture;
+use crate::size::RequestBody;
 use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
 
-use super::{RequestBody, ResponseBody, ResponseFuture, SizeCheck};
+use super::{SizeCheck};
 
 /// Middleware refusing oversized requests and limiting the body the inner
 /// service reads. Built by [`SizeLimitLayer`](super::SizeLimitLayer).

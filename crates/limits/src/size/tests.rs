@@ -8,6 +8,8 @@ use tower::{Layer, ServiceExt, service_fn};
 
 use super::*;
 use crate::rejection::header_list;
+use crate::size::body::BoxError;
+use http_body_util::LengthLimitError;
 
 type TestBody = Full<Bytes>;
 

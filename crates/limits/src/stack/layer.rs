@@ -1,3 +1,4 @@
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use http::Request;
@@ -34,7 +35,7 @@ pub(super) struct Shared {
 impl LimitsLayer {
     /// The limits of `limits` (its `connections` part excepted, which belongs
     /// to the accept loop), finding the client with
-    /// [`default_peer_addr`](crate::default_peer_addr) and `limits.client_ip`.
+    /// [`default_peer_addr`](crate::client_ip::default_peer_addr) and `limits.client_ip`.
     ///
     /// # Panics
     ///
@@ -94,6 +95,18 @@ impl LimitsLayer {
         })
     }
 
+    /// The service for one connection whose peer address is known, as a
+    /// server that builds its stack per connection does: the client is
+    /// resolved from `peer` (and, from a trusted proxy, the forwarding
+    /// header) without consulting the peer accessor.
+    pub fn layer_for_peer<S>(&self, inner: S, peer: SocketAddr) -> LimitsService<S> {
+        LimitsService {
+            inner,
+            shared: Arc::clone(&self.shared),
+            peer: Some(peer.ip()),
+        }
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
         &self.shared.limits
@@ -119,10 +132,20 @@ impl LimitsLayer {
 }
 
 impl Shared {
+    /// Every check, in order. `peer` is the connection's peer when the
+    /// service was built for one connection; otherwise the peer accessor
+    /// reads it from the request.
     #[inline]
-    pub(super) fn check<B: Body>(&self, req: &Request<B>) -> Result<(), Rejection> {
+    pub(super) fn check<B: Body>(
+        &self,
+        req: &Request<B>,
+        peer: Option<IpAddr>,
+    ) -> Result<(), Rejection> {
         if self.filter_enabled || self.rate.is_some() {
-            let ip = self.resolver.resolve_for(req, "limits")?;
+            let ip = match peer {
+                Some(peer) => self.resolver.client_ip(peer, req.headers()),
+                None => self.resolver.resolve_for(req, "limits")?,
+            };
             if self.filter_enabled {
                 crate::ip_filter::check(&self.limits.ip_filter, ip)?;
             }
@@ -141,6 +164,7 @@ impl<S> Layer<S> for LimitsLayer {
         LimitsService {
             inner,
             shared: Arc::clone(&self.shared),
+            peer: None,
         }
     }
 }

@@ -10,7 +10,7 @@
 //!
 //! Connection caps come before all of these, at accept time: they are not part
 //! of this layer (see [`connections`](crate::connections)). A server builds one
-//! [`ConnectionLimiter`](crate::ConnectionLimiter) from
+//! [`ConnectionLimiter`](crate::connections::ConnectionLimiter) from
 //! [`Limits::connections`](crate::config::Limits::connections) and calls `set_limits` on it when reconfigured.
 //!
 //! The client IP is resolved once per request, and only when the IP filter or
@@ -69,13 +69,9 @@
 //! # }
 //! ```
 
-mod future;
 mod layer;
 mod service;
 
-pub use crate::body::ResponseBody;
-pub use crate::size::RequestBody;
-pub use future::ResponseFuture;
 pub use layer::LimitsLayer;
 pub use service::LimitsService;
 

@@ -1,3 +1,7 @@
+use std::net::IpAddr;
+use crate::body::ResponseBody;
+use crate::future::ResponseFuture;
+use crate::size::RequestBody;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -6,7 +10,6 @@ use http_body::Body;
 use tower_service::Service;
 
 use super::layer::Shared;
-use super::{RequestBody, ResponseBody, ResponseFuture};
 
 /// IP filter → rate → sizes over an inner service, built by
 /// [`LimitsLayer`](super::LimitsLayer).
@@ -18,6 +21,9 @@ use super::{RequestBody, ResponseBody, ResponseFuture};
 pub struct LimitsService<S> {
     pub(super) inner: S,
     pub(super) shared: Arc<Shared>,
+    /// The connection's peer, for a service built by
+    /// [`LimitsLayer::layer_for_peer`](super::LimitsLayer::layer_for_peer).
+    pub(super) peer: Option<IpAddr>,
 }
 
 impl<S> LimitsService<S> {
@@ -47,7 +53,7 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        if let Err(rejection) = self.shared.check(&req) {
+        if let Err(rejection) = self.shared.check(&req, self.peer) {
             return ResponseFuture::reject(rejection);
         }
         let limit = self.shared.size.limits.max_body;

@@ -8,9 +8,10 @@ use http_body_util::{BodyExt, Full};
 use tower::{Layer, Service, ServiceExt, service_fn};
 
 use super::*;
-use crate::PeerAddr;
+use crate::client_ip::PeerAddr;
 use crate::config::{ClientIpConfig, IpFilter, Limits, RateLimit, SizeLimits, parse_subnet};
 use crate::rejection::header_list;
+use crate::size::RequestBody;
 
 type App = LimitsService<
     tower::util::ServiceFn<
@@ -283,7 +284,7 @@ async fn body_limit_refuses_declared_length_and_limits_the_stream() {
         let result = req.into_body().collect().await;
         let status = match result {
             Ok(_) => StatusCode::OK,
-            Err(error) if crate::is_body_too_large(&*error) => StatusCode::PAYLOAD_TOO_LARGE,
+            Err(error) if crate::size::is_body_too_large(&*error) => StatusCode::PAYLOAD_TOO_LARGE,
             Err(_) => StatusCode::BAD_REQUEST,
         };
         let mut response = Response::new(Full::new(Bytes::new()));
