@@ -23,7 +23,8 @@ use axum::extract::ConnectInfo;
 use axum::routing::{get, post};
 use axum::serve::IncomingStream;
 use postern_limits::config::{IpFilter, Limits, parse_subnet};
-use postern_limits::{ConnectionLimitLayer, ConnectionLimiter, LimitsLayer};
+use postern_limits::connections::{ConnectionLimitLayer, ConnectionLimiter};
+use postern_limits::stack::LimitsLayer;
 use tokio::net::TcpListener;
 use tower::Layer;
 

@@ -1,4 +1,5 @@
-//! The server `../shared/bench` measures as the `postern` column: the bench
+//! The server the side-by-side benchmark harness measures as the `postern`
+//! column: the bench
 //! endpoint contract (`GET /`, `GET /user/<id>`, `POST /echo`, `GET /json`)
 //! on Postern's server with the default `Configuration`, routed by hand like
 //! the raw hyper peer so that the difference is Postern's own cost.

@@ -622,10 +622,7 @@ pub fn build_server(assets: &Path) -> Result<HttpServer, Box<dyn std::error::Err
 ///
 /// # Errors
 /// The address cannot be bound.
-pub async fn start(
-    server: HttpServer,
-    addr: &str,
-) -> Result<RunningServer<HttpService<HttpServer>>, postern_core::Error> {
+pub async fn start(server: HttpServer, addr: &str) -> Result<RunningServer, postern_core::Error> {
     Server::builder()
         .bind_tcp(addr)
         .serve(HttpService::new(server))

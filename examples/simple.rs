@@ -189,7 +189,7 @@ pub async fn start(
     https: &str,
     cert_pem: &str,
     key_pem: &str,
-) -> Result<RunningServer<HttpService<HttpServer>>, postern_core::Error> {
+) -> Result<RunningServer, postern_core::Error> {
     let tls = TlsConfig::from_pem(cert_pem.as_bytes(), key_pem.as_bytes())?;
     Server::builder()
         .bind_tcp(http)

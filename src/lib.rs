@@ -1,11 +1,12 @@
 //! Postern: an embeddable HTTP server framework with Qt HTTP Server's
 //! features, on hyper and tower, hardened to face the internet.
 //!
-//! This crate re-exports the three floors:
+//! This crate re-exports the three floors, each item at one path:
+//! - `postern-core` at the root: the [`AbstractHttpServer`] trait,
+//!   [`Request`], [`Response`], [`Responder`], [`Configuration`], the
+//!   [`Server`], and the [`config`] module;
 //! - [`limits`] (`postern-limits`): tower layers for rate, connections, IP
 //!   lists and request sizes, usable in any tower or axum app;
-//! - [`core`] (`postern-core`): the [`AbstractHttpServer`] trait, [`Request`],
-//!   [`Response`], [`Responder`], [`Configuration`] and the [`Server`];
 //! - [`router`] (`postern-router`): the routing server.
 //!
 //! ```no_run
@@ -26,14 +27,8 @@
 //! # Ok(()) }
 //! ```
 
-pub use postern_core as core;
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub use postern_core::*;
 pub use postern_limits as limits;
 pub use postern_router as router;
-
-pub use postern_core::{
-    AbstractHttpServer, ChunkedWriter, Configuration, ConnectionInfo, Error, Handled, HttpService,
-    IntoResponse, ListenAddr, Method, Methods, Request, Responder, Response, RunningServer, Server,
-    ShutdownReport, TlsInfo, Transport, bytes, http,
-};
-#[cfg(feature = "tls")]
-pub use postern_core::{TlsConfig, ring_provider};

@@ -95,7 +95,7 @@ enum Mode {
 }
 
 struct Limited {
-    server: RunningServer<HttpService<Counter>>,
+    server: RunningServer,
     calls: Arc<AtomicUsize>,
     /// A temp dir to remove (Unix sockets).
     dir: Option<PathBuf>,
@@ -888,7 +888,7 @@ async fn url_and_header_limits_over_h2c() {
 // 5. Connection caps at accept
 
 const REFUSED_429: &[u8] =
-    b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/x-empty\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
+    b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/x-empty\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 const EMPTY_SETTINGS: [u8; 9] = [0, 0, 0, 0x4, 0, 0, 0, 0, 0];
 const GOAWAY: u8 = 0x7;

@@ -63,7 +63,7 @@ impl Started {
 }
 
 async fn gate() -> (
-    postern_core::RunningServer<postern_core::HttpService<Gate>>,
+    postern_core::RunningServer,
     Started,
     mpsc::UnboundedReceiver<bool>,
 ) {

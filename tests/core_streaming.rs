@@ -217,7 +217,7 @@ impl AbstractHttpServer for Streamer {
 }
 
 async fn streamer() -> (
-    postern_core::RunningServer<postern_core::HttpService<Streamer>>,
+    postern_core::RunningServer,
     Arc<AtomicU64>,
     mpsc::UnboundedReceiver<String>,
 ) {

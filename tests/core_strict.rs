@@ -35,11 +35,7 @@ impl AbstractHttpServer for Recorder {
 
 type Seen = mpsc::UnboundedReceiver<(String, String, Vec<u8>)>;
 
-async fn recorder() -> (
-    postern_core::RunningServer<postern_core::HttpService<Recorder>>,
-    Seen,
-    Arc<AtomicUsize>,
-) {
+async fn recorder() -> (postern_core::RunningServer, Seen, Arc<AtomicUsize>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let count = Arc::new(AtomicUsize::new(0));
     let server = start(Recorder {

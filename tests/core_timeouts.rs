@@ -33,7 +33,7 @@ fn assert_on_time(elapsed: Duration, what: &str) {
 }
 
 /// Wait (bounded) until the server counts no live connection.
-async fn no_live_connections<S: Clone>(server: &postern_core::RunningServer<S>) {
+async fn no_live_connections(server: &postern_core::RunningServer) {
     within("live connections to drop to 0", async {
         while server.live_connections() != 0 {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -46,7 +46,7 @@ async fn no_live_connections<S: Clone>(server: &postern_core::RunningServer<S>) 
 async fn start_tls(
     config: postern_core::Configuration,
     cert: &TestCert,
-) -> postern_core::RunningServer<postern_core::HttpService<TestServer>> {
+) -> postern_core::RunningServer {
     postern_core::Server::builder()
         .configuration(config)
         .bind_tls("127.0.0.1:0", server_tls(cert))
@@ -61,8 +61,8 @@ fn short_keep_alive() -> postern_core::Configuration {
 }
 
 /// An HTTP/2 prior-knowledge client connection to the server's first listener.
-async fn h2c_to<S: Clone>(
-    server: &postern_core::RunningServer<S>,
+async fn h2c_to(
+    server: &postern_core::RunningServer,
 ) -> (
     hyper::client::conn::http2::SendRequest<http_body_util::Full<bytes::Bytes>>,
     tokio::task::JoinHandle<Result<(), hyper::Error>>,

@@ -14,12 +14,7 @@ use support::{
     test_cert, tls_connect, within,
 };
 
-async fn tls_server(
-    cert: &TestCert,
-) -> (
-    postern_core::RunningServer<HttpService<TestServer>>,
-    SocketAddr,
-) {
+async fn tls_server(cert: &TestCert) -> (postern_core::RunningServer, SocketAddr) {
     support::init_tracing();
     let server = Server::builder()
         .bind_tls("127.0.0.1:0", server_tls(cert))

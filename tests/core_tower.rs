@@ -46,7 +46,7 @@ fn router() -> axum::Router {
         .route("/json", get(json))
 }
 
-async fn serve_router() -> (postern_core::RunningServer<axum::Router>, SocketAddr) {
+async fn serve_router() -> (postern_core::RunningServer, SocketAddr) {
     support::init_tracing();
     let server = Server::builder()
         .bind_tcp("127.0.0.1:0")

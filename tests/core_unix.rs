@@ -14,7 +14,7 @@ use support::{Raw, TestServer, get, h1_client, h2_client, temp_dir, within};
 use tokio::net::UnixStream;
 
 struct UnixServer {
-    server: postern_core::RunningServer<HttpService<TestServer>>,
+    server: postern_core::RunningServer,
     path: PathBuf,
     dir: PathBuf,
 }

@@ -8,12 +8,11 @@ mod colorpalette;
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
-use postern_core::{HttpService, RunningServer};
-use postern_router::HttpServer;
+use postern_core::RunningServer;
 use serde_json::{Value, json};
 
 struct Fixture {
-    running: RunningServer<HttpService<HttpServer>>,
+    running: RunningServer,
     base: String,
     port: u16,
     client: reqwest::Client,

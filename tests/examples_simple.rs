@@ -9,12 +9,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use http::{StatusCode, Version};
-use postern_core::{HttpService, ListenAddr, RunningServer};
-use postern_router::HttpServer;
+use postern_core::{ListenAddr, RunningServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct Fixture {
-    running: RunningServer<HttpService<HttpServer>>,
+    running: RunningServer,
     http: String,
     https: String,
     /// Plain HTTP/1.1.

@@ -7,7 +7,7 @@ use http::{Method as HttpMethod, StatusCode, Version};
 use postern_core::{HttpService, Method, Request, Responder, Response, RunningServer, Server};
 use postern_router::{HttpServer, UrlPath};
 
-async fn serve(server: HttpServer) -> (RunningServer<HttpService<HttpServer>>, String) {
+async fn serve(server: HttpServer) -> (RunningServer, String) {
     let running = Server::builder()
         .bind_tcp("127.0.0.1:0")
         .serve(HttpService::new(server))

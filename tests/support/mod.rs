@@ -53,7 +53,7 @@ pub(crate) fn init_tracing() {
 
 /// Serve `server` on one TCP listener at 127.0.0.1:0 with the default
 /// configuration.
-pub(crate) async fn start<T: AbstractHttpServer>(server: T) -> RunningServer<HttpService<T>> {
+pub(crate) async fn start<T: AbstractHttpServer>(server: T) -> RunningServer {
     start_with(Configuration::default(), server).await
 }
 
@@ -61,7 +61,7 @@ pub(crate) async fn start<T: AbstractHttpServer>(server: T) -> RunningServer<Htt
 pub(crate) async fn start_with<T: AbstractHttpServer>(
     configuration: Configuration,
     server: T,
-) -> RunningServer<HttpService<T>> {
+) -> RunningServer {
     init_tracing();
     Server::builder()
         .configuration(configuration)
@@ -72,7 +72,7 @@ pub(crate) async fn start_with<T: AbstractHttpServer>(
 }
 
 /// The socket address of the server's first listener.
-pub(crate) fn addr<S: Clone>(running: &RunningServer<S>) -> SocketAddr {
+pub(crate) fn addr(running: &RunningServer) -> SocketAddr {
     running.listeners()[0]
         .socket_addr()
         .expect("the first listener is TCP or TLS")
@@ -579,7 +579,7 @@ pub(crate) fn reqwest_client(
 pub(crate) async fn start_abstract_with<T: AbstractHttpServer>(
     configuration: Configuration,
     server: T,
-) -> RunningServer<HttpService<T>> {
+) -> RunningServer {
     init_tracing();
     Server::builder()
         .configuration(configuration)
@@ -621,7 +621,7 @@ pub(crate) async fn try_tls_handshake(
 
 /// Wait (bounded by [`LIMIT`]) until the server counts exactly `n` live
 /// connections.
-pub(crate) async fn wait_live<S: Clone>(running: &RunningServer<S>, n: usize) {
+pub(crate) async fn wait_live(running: &RunningServer, n: usize) {
     let what = format!("the server to count {n} live connection(s)");
     within(&what, async {
         while running.live_connections() != n {

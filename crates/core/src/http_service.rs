@@ -8,18 +8,19 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::StatusCode;
-use http::header::HeaderValue;
+use http_body::Body;
 use http_body_util::BodyExt;
 
 use crate::BoxError;
-use crate::responder::status_response;
+use crate::responder::{HandlerTask, PendingResponse, run_to_completion};
+use crate::server::MakeConnService;
 use crate::{AbstractHttpServer, ConnectionInfo, Handled, Request, Responder, ResponseBody};
 
 /// Serves an [`AbstractHttpServer`] as a `tower::Service<http::Request<B>>`.
 ///
 /// The body is read whole before the handler runs, as in Qt. On Postern's
 /// server it is bounded by the configured body limit; nested in another app,
-/// put `postern_limits::SizeLimitLayer` (or the app's own limit) in front, or
+/// put `postern_limits::size::SizeLimitLayer` (or the app's own limit) in front, or
 /// the body is read without bound. A body that fails to arrive gets 400, or
 /// 413 when it broke a size limit. Cloning is an `Arc` clone.
 ///
@@ -47,12 +48,17 @@ use crate::{AbstractHttpServer, ConnectionInfo, Handled, Request, Responder, Res
 #[derive(Debug)]
 pub struct HttpService<T> {
     server: Arc<T>,
+    /// The connection this service was made for, on Postern's server
+    /// ([`ServerBuilder::serve_abstract`](crate::ServerBuilder::serve_abstract));
+    /// elsewhere each request's [`ConnectionInfo`] extension, if any.
+    connection: Option<ConnectionInfo>,
 }
 
 impl<T> Clone for HttpService<T> {
     fn clone(&self) -> Self {
         HttpService {
             server: Arc::clone(&self.server),
+            connection: self.connection.clone(),
         }
     }
 }
@@ -65,7 +71,10 @@ impl<T: AbstractHttpServer> HttpService<T> {
 
     /// Wrap a server that is shared elsewhere too.
     pub fn from_arc(server: Arc<T>) -> Self {
-        HttpService { server }
+        HttpService {
+            server,
+            connection: None,
+        }
     }
 
     /// The wrapped server.
@@ -74,8 +83,46 @@ impl<T: AbstractHttpServer> HttpService<T> {
     }
 }
 
-/// Answer one request with `server`: read the body, run the handler, fall
-/// back to the missing handler, and wait for what the responder sends.
+impl<T: AbstractHttpServer> MakeConnService for HttpService<T> {
+    type Service = HttpService<T>;
+
+    fn for_connection(&self, info: &ConnectionInfo) -> HttpService<T> {
+        HttpService {
+            server: Arc::clone(&self.server),
+            connection: Some(info.clone()),
+        }
+    }
+}
+
+/// Answer one request with `server`, as Postern's server would (read the
+/// body, run the handler, fall back to the missing handler), without
+/// sockets: the way to test an [`AbstractHttpServer`]. The request's
+/// [`ConnectionInfo`] extension, if any, is the connection its handlers see.
+///
+/// A handler that streams from its own future after writing the head runs
+/// to its end before this returns, its frames kept for the body.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http::StatusCode;
+/// use http_body_util::{BodyExt, Full};
+/// use postern_core::{AbstractHttpServer, Handled, Request, Responder, respond};
+///
+/// struct Echo;
+/// impl AbstractHttpServer for Echo {
+///     async fn handle_request(&self, request: &Request, responder: Responder) -> Handled {
+///         responder.write_with_mime(request.body().clone(), "text/plain", StatusCode::OK);
+///         Handled::Yes
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let request = http::Request::post("/").body(Full::new(Bytes::from("hi"))).unwrap();
+/// let response = respond(&Echo, request).await;
+/// assert_eq!(response.status(), StatusCode::OK);
+/// assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "hi");
+/// # });
+/// ```
 pub async fn respond<T, B>(server: &T, request: http::Request<B>) -> http::Response<ResponseBody>
 where
     T: AbstractHttpServer,
@@ -83,17 +130,48 @@ where
     B::Error: Into<BoxError>,
 {
     let connection = request.extensions().get::<ConnectionInfo>().cloned();
-    respond_on(server, request, connection).await
+    let (responder, mut pending) = Responder::pair();
+    let mut handler = std::pin::pin!(run_handler(server, request, connection, responder));
+    let mut handler_done = false;
+    let response = std::future::poll_fn(|cx| {
+        if !handler_done && handler.as_mut().poll(cx).is_ready() {
+            handler_done = true;
+        }
+        Pin::new(&mut pending).poll(cx)
+    })
+    .await;
+    if handler_done {
+        return response;
+    }
+    // The handler goes on writing from its own future: keep its frames
+    // until it ends, as a client reading the body would let it.
+    let (head, mut body) = response.into_parts();
+    let mut frames = std::collections::VecDeque::new();
+    std::future::poll_fn(|cx| {
+        loop {
+            if handler.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            match Pin::new(&mut body).poll_frame(cx) {
+                Poll::Ready(Some(frame)) => frames.push_back(frame),
+                // The body is complete; only the handler is left.
+                Poll::Ready(None) => return handler.as_mut().poll(cx),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    })
+    .await;
+    http::Response::from_parts(head, body.after(frames))
 }
 
-/// [`respond`], with the connection given (else taken from the request's
-/// extensions, else unknown).
-async fn respond_on<T, B>(
+/// Read the body, build the [`Request`], run the handler and, when it
+/// declines, the missing handler.
+async fn run_handler<T, B>(
     server: &T,
     request: http::Request<B>,
     connection: Option<ConnectionInfo>,
-) -> http::Response<ResponseBody>
-where
+    responder: Responder,
+) where
     T: AbstractHttpServer,
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
@@ -104,41 +182,102 @@ where
     } else {
         match body.collect().await {
             Ok(collected) => collected.to_bytes(),
-            Err(error) => return body_error_response(error.into(), head.version),
+            Err(error) => {
+                responder.send_http(body_error_response(error.into(), head.version));
+                return;
+            }
         }
     };
     let request = match connection {
         Some(connection) => Request::with_connection(head, body, connection),
         None => Request::from_parts(head, body),
     };
-    let (responder, pending) = Responder::pair();
     if let Handled::No(responder) = server.handle_request(&request, responder).await {
         server.missing_handler(&request, responder).await;
-    }
-    match pending.await {
-        Ok(response) => response,
-        // The responder's drop always sends; this is only reached if it was
-        // leaked, so answer rather than hang.
-        Err(_) => status_response(StatusCode::INTERNAL_SERVER_ERROR),
     }
 }
 
 fn body_error_response(error: BoxError, version: http::Version) -> http::Response<ResponseBody> {
-    let status = if postern_limits::is_body_too_large(&*error) {
+    let status = if postern_limits::size::is_body_too_large(&*error) {
         StatusCode::PAYLOAD_TOO_LARGE
     } else {
         StatusCode::BAD_REQUEST
     };
     tracing::debug!(target: "postern::request", %error, %status, "request body failed");
-    let mut response = status_response(status);
     // The rest of the body is unread: an HTTP/1 connection cannot carry on.
-    // (HTTP/2 has no connection header; the stream alone ends.)
-    if version < http::Version::HTTP_2 {
-        response
-            .headers_mut()
-            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    postern_limits::empty_response(status, version, true, ResponseBody::empty())
+}
+
+/// The future of [`HttpService`]'s `call`: it runs the handler and resolves
+/// as soon as the responder has written the response head. A handler still
+/// running then (one that streams the body from its own future, or works on
+/// after answering) is driven by the response body while the client reads
+/// it, and runs to completion even when the client goes away (an HTTP/2
+/// reset, an HTTP/1 disconnect): a handler that should stop early checks
+/// [`Responder::is_response_canceled`] or the writer's errors.
+pub struct HttpServiceFuture {
+    handler: Option<HandlerTask>,
+    pending: PendingResponse,
+}
+
+impl std::fmt::Debug for HttpServiceFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpServiceFuture")
+            .field("handler_running", &self.handler.is_some())
+            .finish()
     }
-    response
+}
+
+impl HttpServiceFuture {
+    fn new<T, B>(
+        server: Arc<T>,
+        request: http::Request<B>,
+        connection: Option<ConnectionInfo>,
+    ) -> Self
+    where
+        T: AbstractHttpServer,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let (responder, pending) = Responder::pair();
+        // One allocation per request: the handler's future type cannot be
+        // named on stable Rust (it is an `impl Future` of the user's trait
+        // impl), and it may have to outlive this future inside the body.
+        let handler: HandlerTask = Box::pin(async move {
+            run_handler(&*server, request, connection, responder).await;
+        });
+        HttpServiceFuture {
+            handler: Some(handler),
+            pending,
+        }
+    }
+}
+
+impl Future for HttpServiceFuture {
+    type Output = Result<http::Response<ResponseBody>, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if let Some(handler) = &mut this.handler
+            && handler.as_mut().poll(cx).is_ready()
+        {
+            this.handler = None;
+        }
+        let response = std::task::ready!(Pin::new(&mut this.pending).poll(cx));
+        Poll::Ready(Ok(match this.handler.take() {
+            Some(handler) => response.map(|body| body.driving(handler)),
+            None => response,
+        }))
+    }
+}
+
+impl Drop for HttpServiceFuture {
+    fn drop(&mut self) {
+        // Dropped before the response: the client went away.
+        if let Some(handler) = self.handler.take() {
+            run_to_completion(handler);
+        }
+    }
 }
 
 impl<T, B> tower_service::Service<http::Request<B>> for HttpService<T>
@@ -149,22 +288,17 @@ where
 {
     type Response = http::Response<ResponseBody>;
     type Error = Infallible;
-    // The handler's future type cannot be named on stable Rust (it is an
-    // `impl Future` of the user's trait impl), so this one allocation per
-    // request is the price of the async trait.
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+    type Future = HttpServiceFuture;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let server = Arc::clone(&self.server);
-        let connection = request
-            .extensions()
-            .get::<ConnectionInfo>()
-            .cloned()
-            .or_else(crate::server::current_connection);
-        Box::pin(async move { Ok(respond_on(&*server, request, connection).await) })
+        let connection = match &self.connection {
+            Some(connection) => Some(connection.clone()),
+            None => request.extensions().get::<ConnectionInfo>().cloned(),
+        };
+        HttpServiceFuture::new(Arc::clone(&self.server), request, connection)
     }
 }

@@ -58,7 +58,7 @@
 //!   at the deadline and report how many were cut.
 //!
 //! # Differences from Qt HTTP Server
-//! Qt's quirks (its spec §18) that Postern fixes on purpose:
+//! Qt's quirks that Postern fixes on purpose:
 //! - HEAD responses never carry a body (HTTP/1 and HTTP/2); `postern-router`
 //!   answers HEAD with GET routes.
 //! - `Connection: close` is honoured; HTTP/1.0 connections close unless the
@@ -85,6 +85,8 @@
 //! Through `tracing`, with targets after Qt's categories: `postern::server`,
 //! `postern::request`, `postern::http1`, `postern::http2`.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 /// The boxed error type of service and body errors.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -93,24 +95,27 @@ pub mod config;
 mod error;
 mod http_service;
 mod method;
-pub mod request;
-pub mod responder;
-pub mod response;
-pub mod server;
+mod request;
+mod responder;
+mod response;
+mod server;
 
 pub use abstract_server::{AbstractHttpServer, Handled};
 pub use config::Configuration;
 pub use error::Error;
-pub use http_service::{HttpService, respond};
+pub use http_service::{HttpService, HttpServiceFuture, respond};
 pub use method::{Method, Methods};
 pub use request::{ConnectionInfo, Request, TlsInfo, Transport};
-pub use responder::{ChunkedWriter, PendingResponse, Responder, ResponseBody};
+pub use responder::{
+    ChunkedWriter, PendingResponse, Responder, ResponseBody, ResponseCanceled, StreamAborted,
+};
 pub use response::{IntoResponse, Response};
 pub use server::{
     IncomingBody, ListenAddr, RequestBody, RunningServer, ServeService, Server, ServerBuilder,
     ShutdownReport,
 };
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use server::{TlsConfig, ring_provider};
 
 pub use bytes;

@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion};
 use http::{Request, Response};
-use postern_limits::config::{IpFilter, Limits, RateLimit, SizeLimits, parse_subnet};
-use postern_limits::rate::{ClientRateLimiter, RateLimitLayer};
-use postern_limits::ip_filter::IpFilterLayer;
-use postern_limits::stack::LimitsLayer;
 use postern_limits::client_ip::PeerAddr;
+use postern_limits::config::{IpFilter, Limits, RateLimit, SizeLimits, parse_subnet};
+use postern_limits::ip_filter::IpFilterLayer;
+use postern_limits::rate::{ClientRateLimiter, RateLimitLayer};
 use postern_limits::size::SizeLimitLayer;
+use postern_limits::stack::LimitsLayer;
 use tower::{Layer, Service, service_fn};
 
 /// The smallest body: the bench measures the layers, not body handling.

@@ -69,6 +69,8 @@
 //! # }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod client_ip;
 pub mod config;
 pub mod connections;

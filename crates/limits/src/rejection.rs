@@ -95,7 +95,12 @@ impl Rejection {
 /// let h2 = postern_limits::empty_response(StatusCode::FORBIDDEN, Version::HTTP_2, true, ());
 /// assert!(h2.headers().get("connection").is_none());
 /// ```
-pub fn empty_response<B>(status: StatusCode, version: Version, close: bool, body: B) -> Response<B> {
+pub fn empty_response<B>(
+    status: StatusCode,
+    version: Version,
+    close: bool,
+    body: B,
+) -> Response<B> {
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();

@@ -14,15 +14,15 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
+use postern_limits::client_ip::PeerAddr;
 use postern_limits::config::{
     ClientIpConfig, ConnectionLimits, IpFilter, Limits, RateLimit, SizeLimits, parse_subnet,
 };
 use postern_limits::connections::ConnectionLimitService;
-use postern_limits::size::HyperBounds;
 use postern_limits::connections::ConnectionLimiter;
-use postern_limits::stack::LimitsLayer;
-use postern_limits::client_ip::PeerAddr;
+use postern_limits::size::HyperBounds;
 use postern_limits::size::{RequestBody, is_body_too_large};
+use postern_limits::stack::LimitsLayer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tower::{Layer, ServiceExt, service_fn};

@@ -46,6 +46,8 @@
 //! # Ok(()) }
 //! ```
 //!
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc = include_str!("../README.md")]
 
 mod convert;

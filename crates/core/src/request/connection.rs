@@ -42,9 +42,12 @@ struct Inner {
 
 /// Facts about one connection, shared by all of its requests.
 ///
-/// Postern's server puts one into every request's extensions, so any tower
-/// service can read it: `req.extensions().get::<ConnectionInfo>()`. Cloning
-/// is an `Arc` clone.
+/// Fixed once when the connection opens. A service run with
+/// [`ServerBuilder::serve`](crate::ServerBuilder::serve) finds it in every
+/// request's extensions (`req.extensions().get::<ConnectionInfo>()`); an
+/// [`AbstractHttpServer`](crate::AbstractHttpServer)'s handlers read
+/// [`Request::connection`](crate::Request::connection). Cloning is an `Arc`
+/// clone.
 #[derive(Debug, Clone)]
 pub struct ConnectionInfo {
     inner: Arc<Inner>,
@@ -113,14 +116,14 @@ impl ConnectionInfo {
         }
     }
 
-    /// Reads [`client_addr`](Self::client_addr) out of request extensions:
-    /// the peer accessor Postern's server gives postern-limits.
-    /// Inside Postern's server it also finds the connection when the
-    /// extension is not inserted ([`ServerBuilder::serve_abstract`](crate::ServerBuilder::serve_abstract)).
+    /// Reads [`client_addr`](Self::client_addr) out of a request's
+    /// `ConnectionInfo` extension: a `postern_limits` peer accessor for limit
+    /// layers nested inside a service run with
+    /// [`ServerBuilder::serve`](crate::ServerBuilder::serve), which inserts
+    /// that extension (the server's own limits need none).
     pub fn peer_from_extensions(extensions: &http::Extensions) -> Option<SocketAddr> {
-        match extensions.get::<ConnectionInfo>() {
-            Some(info) => info.client_addr(),
-            None => crate::server::current_connection().and_then(|info| info.client_addr()),
-        }
+        extensions
+            .get::<ConnectionInfo>()
+            .and_then(ConnectionInfo::client_addr)
     }
 }

@@ -1,27 +1,4 @@
-//! The request a handler sees: [`Request`].
-//!
-//! ```
-//! use bytes::Bytes;
-//! use postern_core::{Method, Request};
-//!
-//! let http = http::Request::builder()
-//!     .method("POST")
-//!     .uri("/items/caf%C3%A9?tag=a%20b&tag=c")
-//!     .header("host", "device.local:8080")
-//!     .header("accept", "text/plain")
-//!     .header("accept", "application/json")
-//!     .body(Bytes::from_static(b"payload"))
-//!     .unwrap();
-//! let request = Request::from_http(http);
-//!
-//! assert_eq!(request.method(), Method::Post);
-//! assert_eq!(request.path(), "/items/caf%C3%A9");
-//! assert_eq!(request.decoded_path(), "/items/café");
-//! assert_eq!(request.query_value("tag").as_deref(), Some("a b"));
-//! assert_eq!(request.value("Accept").as_deref(), Some("text/plain, application/json"));
-//! assert_eq!(request.url(), "http://device.local:8080/items/caf%C3%A9?tag=a%20b&tag=c");
-//! assert_eq!(&request.body()[..], b"payload");
-//! ```
+//! The request a handler sees: [`Request`]. Its items are re-exported at the crate root.
 
 mod connection;
 
@@ -47,6 +24,29 @@ struct Inner {
 /// A complete request: head, whole body, and the connection it came on.
 ///
 /// Cheap to clone (an `Arc`), so it can be moved into spawned tasks.
+///
+/// ```
+/// use bytes::Bytes;
+/// use postern_core::{Method, Request};
+///
+/// let http = http::Request::builder()
+///     .method("POST")
+///     .uri("/items/caf%C3%A9?tag=a%20b&tag=c")
+///     .header("host", "device.local:8080")
+///     .header("accept", "text/plain")
+///     .header("accept", "application/json")
+///     .body(Bytes::from_static(b"payload"))
+///     .unwrap();
+/// let request = Request::from_http(http);
+///
+/// assert_eq!(request.method(), Method::Post);
+/// assert_eq!(request.path(), "/items/caf%C3%A9");
+/// assert_eq!(request.decoded_path(), "/items/café");
+/// assert_eq!(request.query_value("tag").as_deref(), Some("a b"));
+/// assert_eq!(request.value("Accept").as_deref(), Some("text/plain, application/json"));
+/// assert_eq!(request.url(), "http://device.local:8080/items/caf%C3%A9?tag=a%20b&tag=c");
+/// assert_eq!(&request.body()[..], b"payload");
+/// ```
 #[derive(Clone)]
 pub struct Request {
     inner: Arc<Inner>,

@@ -1,7 +1,10 @@
 //! [`ResponseBody`]: the body type of every response a [`Responder`](super::Responder) writes.
 
+use std::collections::VecDeque;
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -34,12 +37,37 @@ impl std::error::Error for StreamAborted {}
 enum Kind {
     Full(Option<Bytes>),
     Stream(mpsc::Receiver<StreamItem>),
+    /// Frames already taken from the body that follows (see
+    /// [`ResponseBody::after`]).
+    Buffered(VecDeque<Frame<Bytes>>, Box<ResponseBody>),
+}
+
+/// A handler's future, still running when its response head was written.
+pub(crate) type HandlerTask = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Let a handler's future finish in a task of its own: its client has gone
+/// or its response is sent, but a handler is never stopped half-way (Qt
+/// runs it to completion; a device handler writing settings must not stop
+/// because a client went away).
+pub(crate) fn run_to_completion(handler: HandlerTask) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(handler);
+    }
 }
 
 /// A response body: whole bytes, or frames streamed by a
 /// [`ChunkedWriter`](super::ChunkedWriter) or a reader.
+///
+/// When a handler writes the response head and goes on running in its own
+/// future (streaming chunks without spawning a task, say), the body drives
+/// that future as the client reads, so back-pressure holds and nothing
+/// waits on anything else; the handler then runs to completion even if the
+/// body is dropped early.
 pub struct ResponseBody {
     kind: Kind,
+    /// The handler still running, if any. A `Mutex` only so the body stays
+    /// `Sync`: it is reached through `&mut` (`get_mut`), never locked.
+    handler: Option<Mutex<HandlerTask>>,
 }
 
 impl fmt::Debug for ResponseBody {
@@ -49,7 +77,7 @@ impl fmt::Debug for ResponseBody {
                 .debug_tuple("ResponseBody::Full")
                 .field(&b.as_ref().map_or(0, Bytes::len))
                 .finish(),
-            Kind::Stream(_) => f.write_str("ResponseBody::Stream"),
+            Kind::Stream(_) | Kind::Buffered(..) => f.write_str("ResponseBody::Stream"),
         }
     }
 }
@@ -60,6 +88,7 @@ impl ResponseBody {
         let bytes = bytes.into();
         ResponseBody {
             kind: Kind::Full((!bytes.is_empty()).then_some(bytes)),
+            handler: None,
         }
     }
 
@@ -67,12 +96,58 @@ impl ResponseBody {
     pub fn empty() -> ResponseBody {
         ResponseBody {
             kind: Kind::Full(None),
+            handler: None,
         }
     }
 
     pub(crate) fn stream(rx: mpsc::Receiver<StreamItem>) -> ResponseBody {
         ResponseBody {
             kind: Kind::Stream(rx),
+            handler: None,
+        }
+    }
+
+    /// `frames` (taken from this body already), then the rest of this body.
+    pub(crate) fn after(
+        self,
+        frames: VecDeque<Result<Frame<Bytes>, StreamAborted>>,
+    ) -> ResponseBody {
+        let mut taken = VecDeque::with_capacity(frames.len());
+        for frame in frames {
+            match frame {
+                Ok(frame) => taken.push_back(frame),
+                // The writer gave up: what followed is lost, as on a socket.
+                Err(StreamAborted) => {
+                    let (tx, rx) = mpsc::channel(1);
+                    drop(tx);
+                    return ResponseBody::stream(rx).after_frames(taken);
+                }
+            }
+        }
+        self.after_frames(taken)
+    }
+
+    fn after_frames(self, frames: VecDeque<Frame<Bytes>>) -> ResponseBody {
+        if frames.is_empty() {
+            return self;
+        }
+        ResponseBody {
+            kind: Kind::Buffered(frames, Box::new(self)),
+            handler: None,
+        }
+    }
+
+    /// This body, driving `handler` while the client reads it.
+    pub(crate) fn driving(mut self, handler: HandlerTask) -> ResponseBody {
+        self.handler = Some(Mutex::new(handler));
+        self
+    }
+}
+
+impl Drop for ResponseBody {
+    fn drop(&mut self) {
+        if let Some(handler) = self.handler.take() {
+            run_to_completion(handler.into_inner().unwrap_or_else(PoisonError::into_inner));
         }
     }
 }
@@ -98,6 +173,12 @@ impl http_body::Body for ResponseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, StreamAborted>>> {
         let this = self.get_mut();
+        if let Some(handler) = &mut this.handler {
+            let handler = handler.get_mut().unwrap_or_else(PoisonError::into_inner);
+            if handler.as_mut().poll(cx).is_ready() {
+                this.handler = None;
+            }
+        }
         match &mut this.kind {
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             Kind::Stream(rx) => match rx.poll_recv(cx) {
@@ -113,6 +194,10 @@ impl http_body::Body for ResponseBody {
                     Poll::Ready(Some(Err(StreamAborted)))
                 }
             },
+            Kind::Buffered(frames, rest) => match frames.pop_front() {
+                Some(frame) => Poll::Ready(Some(Ok(frame))),
+                None => Pin::new(&mut **rest).poll_frame(cx),
+            },
         }
     }
 
@@ -124,7 +209,7 @@ impl http_body::Body for ResponseBody {
         match &self.kind {
             Kind::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             Kind::Full(None) => SizeHint::with_exact(0),
-            Kind::Stream(_) => SizeHint::default(),
+            Kind::Stream(_) | Kind::Buffered(..) => SizeHint::default(),
         }
     }
 }

@@ -1,27 +1,5 @@
 //! [`Responder`]: how a handler answers, at once or streamed, possibly from
-//! another task.
-//!
-//! ```
-//! use http::{HeaderMap, StatusCode};
-//! use postern_core::{Responder, ResponseBody};
-//! use http_body_util::BodyExt;
-//!
-//! # tokio_test_block_on(async {
-//! let (responder, pending) = Responder::pair();
-//! tokio::spawn(async move {
-//!     let mut chunks = responder.begin_chunked(HeaderMap::new(), StatusCode::OK);
-//!     chunks.write_chunk("hello, ").await.unwrap();
-//!     chunks.end_chunked("world", HeaderMap::new()).await.unwrap();
-//! });
-//! let response = pending.await.unwrap();
-//! assert_eq!(response.status(), StatusCode::OK);
-//! let body = response.into_body().collect().await.unwrap().to_bytes();
-//! assert_eq!(&body[..], b"hello, world");
-//! # });
-//! # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
-//! #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
-//! # }
-//! ```
+//! another task. Its items are re-exported at the crate root.
 
 mod body;
 mod chunked;
@@ -32,10 +10,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, TRAILER};
+use http::header::{HeaderName, HeaderValue, TRAILER};
 use http::{HeaderMap, StatusCode};
 use tokio::sync::{mpsc, oneshot};
 
+pub(crate) use body::{HandlerTask, run_to_completion};
 pub use body::{ResponseBody, StreamAborted};
 pub use chunked::{ChunkedWriter, ResponseCanceled};
 
@@ -51,6 +30,30 @@ const STREAM_BUFFER_FRAMES: usize = 4;
 /// responder dropped without writing answers **500 Internal Server Error**
 /// with an empty body and logs a warning (Qt sends nothing, which leaves an
 /// HTTP client waiting forever).
+///
+/// another task.
+///
+/// ```
+/// use http::{HeaderMap, StatusCode};
+/// use postern_core::{Responder, ResponseBody};
+/// use http_body_util::BodyExt;
+///
+/// # tokio_test_block_on(async {
+/// let (responder, pending) = Responder::pair();
+/// tokio::spawn(async move {
+///     let mut chunks = responder.begin_chunked(HeaderMap::new(), StatusCode::OK);
+///     chunks.write_chunk("hello, ").await.unwrap();
+///     chunks.end_chunked("world", HeaderMap::new()).await.unwrap();
+/// });
+/// let response = pending.await;
+/// assert_eq!(response.status(), StatusCode::OK);
+/// let body = response.into_body().collect().await.unwrap().to_bytes();
+/// assert_eq!(&body[..], b"hello, world");
+/// # });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+/// # }
+/// ```
 pub struct Responder {
     tx: Option<oneshot::Sender<http::Response<ResponseBody>>>,
 }
@@ -63,18 +66,21 @@ impl fmt::Debug for Responder {
     }
 }
 
-/// The receiving side of a [`Responder`]: resolves to the response written,
-/// or to an error when the responder was lost without sending one.
+/// The receiving side of a [`Responder`]: resolves to the response written
+/// (a dropped responder writes 500; one leaked with `mem::forget` resolves
+/// to 500 too, never to a hang).
 #[derive(Debug)]
 pub struct PendingResponse {
     rx: oneshot::Receiver<http::Response<ResponseBody>>,
 }
 
 impl Future for PendingResponse {
-    type Output = Result<http::Response<ResponseBody>, oneshot::error::RecvError>;
+    type Output = http::Response<ResponseBody>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.rx).poll(cx)
+        Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|sent| sent.unwrap_or_else(|_| status_response(StatusCode::INTERNAL_SERVER_ERROR)))
     }
 }
 
@@ -92,7 +98,7 @@ impl Responder {
         self.tx.as_ref().is_none_or(|tx| tx.is_closed())
     }
 
-    fn send_http(mut self, response: http::Response<ResponseBody>) {
+    pub(crate) fn send_http(mut self, response: http::Response<ResponseBody>) {
         if let Some(tx) = self.tx.take() {
             // An error means the client went away: writes are no-ops then.
             let _ = tx.send(response);
@@ -125,6 +131,7 @@ impl Responder {
     /// Send compact JSON with `content-type: application/json`. (Qt's
     /// responder writes indented JSON; we write compact everywhere.)
     #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     pub fn write_json(self, value: &serde_json::Value, status: StatusCode) {
         self.send(Response::json(value).with_status(status));
     }
@@ -181,8 +188,10 @@ impl Responder {
     /// resolves when the reader is exhausted or the client has gone. Without
     /// a `content-length` in `headers` the body is chunked (HTTP/1.1).
     ///
-    /// A read error aborts the response (the client sees a truncated body)
-    /// and is returned.
+    /// The first block is read before the status is sent, so a reader that
+    /// fails at once answers **500** with an empty body (as Qt does); a
+    /// later read error aborts the response (the client sees a truncated
+    /// body). Either error is returned.
     pub async fn write_reader<R>(
         self,
         mut reader: R,
@@ -194,17 +203,23 @@ impl Responder {
     {
         use tokio::io::AsyncReadExt;
         const BLOCK: usize = 16 * 1024;
+        let mut block = bytes::BytesMut::with_capacity(BLOCK);
+        if let Err(error) = reader.read_buf(&mut block).await {
+            tracing::warn!(target: "postern::request", %error, "response reader failed before its first block: answering 500");
+            self.write_status(StatusCode::INTERNAL_SERVER_ERROR);
+            return Err(error);
+        }
         let mut writer = self.begin_chunked(headers, status);
         loop {
-            let mut block = bytes::BytesMut::with_capacity(BLOCK);
-            let n = reader.read_buf(&mut block).await?;
-            if n == 0 {
+            if block.is_empty() {
                 let _ = writer.end_chunked(Bytes::new(), HeaderMap::new()).await;
                 return Ok(());
             }
-            if writer.write_chunk(block.freeze()).await.is_err() {
+            if writer.write_chunk(block.split().freeze()).await.is_err() {
                 return Ok(());
             }
+            block.reserve(BLOCK);
+            reader.read_buf(&mut block).await?;
         }
     }
 }
@@ -212,13 +227,7 @@ impl Responder {
 /// An empty answer with `content-type: application/x-empty` (Qt's
 /// `write(StatusCode)`), as an `http::Response`.
 pub(crate) fn status_response(status: StatusCode) -> http::Response<ResponseBody> {
-    let mut response = http::Response::new(ResponseBody::empty());
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/x-empty"),
-    );
-    response
+    postern_limits::empty_response(status, http::Version::HTTP_11, false, ResponseBody::empty())
 }
 
 impl Drop for Responder {
@@ -245,7 +254,7 @@ mod tests {
     async fn dropped_responder_answers_500() {
         let (responder, pending) = Responder::pair();
         drop(responder);
-        let response = pending.await.unwrap();
+        let response = pending.await;
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
@@ -275,7 +284,7 @@ mod tests {
             trailers.insert(name, HeaderValue::from_static("42"));
             writer.end_chunked("b", trailers).await.unwrap();
         });
-        let response = pending.await.unwrap();
+        let response = pending.await;
         assert_eq!(response.headers()[TRAILER], "x-checksum");
         let collected = response.into_body().collect().await.unwrap();
         assert_eq!(collected.trailers().unwrap()["x-checksum"], "42");
@@ -287,7 +296,7 @@ mod tests {
     async fn dropped_writer_aborts_the_body() {
         let (responder, pending) = Responder::pair();
         let mut writer = responder.begin_chunked(HeaderMap::new(), StatusCode::OK);
-        let response = pending.await.unwrap();
+        let response = pending.await;
         writer.write_chunk("partial").await.unwrap();
         drop(writer);
         let error = response.into_body().collect().await.unwrap_err();
@@ -302,7 +311,6 @@ mod tests {
         let task = tokio::spawn(responder.write_reader(reader, HeaderMap::new(), StatusCode::OK));
         let body = pending
             .await
-            .unwrap()
             .into_body()
             .collect()
             .await

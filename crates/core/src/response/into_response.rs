@@ -64,6 +64,7 @@ impl IntoResponse for () {
 }
 
 #[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 impl IntoResponse for serde_json::Value {
     fn into_response(self) -> Response {
         Response::json(&self)

@@ -1,20 +1,4 @@
-//! The response value type: [`Response`], and [`IntoResponse`].
-//!
-//! ```
-//! use http::StatusCode;
-//! use postern_core::Response;
-//!
-//! let r = Response::text("Hello world");
-//! assert_eq!(r.status(), StatusCode::OK);
-//! assert_eq!(r.mime_type(), "text/plain; charset=utf-8");
-//!
-//! let r = Response::new(StatusCode::NOT_FOUND);
-//! assert_eq!(r.mime_type(), "application/x-empty");
-//! assert!(r.body().is_empty());
-//!
-//! let png = Response::bytes(&b"\x89PNG\r\n\x1a\n...."[..]);
-//! assert_eq!(png.mime_type(), "image/png");
-//! ```
+//! The response value type: [`Response`], and [`IntoResponse`]. Its items are re-exported at the crate root.
 
 mod into_response;
 mod sniff;
@@ -47,6 +31,22 @@ const COMMON_MIME: &[&str] = &[
 /// A whole response: status, headers and body.
 ///
 /// `content-length` is not stored; the server adds it when sending.
+///
+/// ```
+/// use http::StatusCode;
+/// use postern_core::Response;
+///
+/// let r = Response::text("Hello world");
+/// assert_eq!(r.status(), StatusCode::OK);
+/// assert_eq!(r.mime_type(), "text/plain; charset=utf-8");
+///
+/// let r = Response::new(StatusCode::NOT_FOUND);
+/// assert_eq!(r.mime_type(), "application/x-empty");
+/// assert!(r.body().is_empty());
+///
+/// let png = Response::bytes(&b"\x89PNG\r\n\x1a\n...."[..]);
+/// assert_eq!(png.mime_type(), "image/png");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     status: StatusCode,

@@ -11,11 +11,11 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
-use super::ServeService;
 use super::activity::{Activity, Verdict, Watch};
 use super::conn_service::ConnService;
+use super::make::MakeConnService;
 use super::rewind::{Protocol, Rewind, sniff};
-use super::shared::{Phase, Shared, Snapshot};
+use super::shared::{Core, Phase, Shared, Snapshot};
 use crate::BoxError;
 use crate::{Configuration, ConnectionInfo};
 
@@ -81,18 +81,18 @@ pub(crate) async fn stopped(mut phase: watch::Receiver<Phase>) {
 }
 
 /// Serve one connection to its end.
-pub(crate) async fn serve_connection<S, I>(
-    shared: Arc<Shared<S>>,
+pub(crate) async fn serve_connection<M, I>(
+    shared: Arc<Shared<M>>,
     mut io: I,
     info: ConnectionInfo,
 ) -> Ending
 where
-    S: ServeService,
+    M: MakeConnService,
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let snapshot = shared.snapshot();
+    let snapshot = shared.core.snapshot();
     let config = &snapshot.config;
-    let phase = shared.phase.subscribe();
+    let phase = shared.core.phase.subscribe();
     let peer = info.remote_addr();
     let sniffed = tokio::select! {
         sniffed = tokio::time::timeout(config.timeouts.first_byte, sniff(&mut io)) => sniffed,
@@ -127,7 +127,15 @@ where
                 let conn = http1_builder(config)
                     .serve_connection(io, service)
                     .with_upgrades();
-                drive(conn, &activity, &shared, &snapshot, phase, Protocol::Http1).await
+                drive(
+                    conn,
+                    &activity,
+                    &shared.core,
+                    &snapshot,
+                    phase,
+                    Protocol::Http1,
+                )
+                .await
             }
             #[cfg(not(feature = "http1"))]
             {
@@ -140,7 +148,15 @@ where
             #[cfg(feature = "http2")]
             {
                 let conn = http2_builder(config).serve_connection(io, service);
-                drive(conn, &activity, &shared, &snapshot, phase, Protocol::Http2).await
+                drive(
+                    conn,
+                    &activity,
+                    &shared.core,
+                    &snapshot,
+                    phase,
+                    Protocol::Http2,
+                )
+                .await
             }
             #[cfg(not(feature = "http2"))]
             {
@@ -154,8 +170,7 @@ where
 
 #[cfg(feature = "http1")]
 fn http1_builder(config: &Configuration) -> hyper::server::conn::http1::Builder {
-    use postern_limits::size::{hyper_max_buf_size, hyper_max_header_size, hyper_max_headers};
-    let sizes = &config.limits.sizes;
+    let bounds = postern_limits::size::HyperBounds::new(&config.limits.sizes);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         // The watchdog closes idle connections and slow heads; hyper's own
@@ -164,15 +179,13 @@ fn http1_builder(config: &Configuration) -> hyper::server::conn::http1::Builder 
         .header_read_timeout(None)
         .keep_alive(true)
         .half_close(false)
-        .max_buf_size(hyper_max_buf_size(sizes))
-        .max_header_size(hyper_max_header_size(sizes));
-    let fields = hyper_max_headers(sizes);
-    // Up to 100 fields hyper parses on the stack; setting any value makes it
-    // allocate per request, so set it only when more are allowed. (Qt's
-    // default of 128 fields does cost that allocation; the benchmarks in
-    // the closing note of issue 2 include it.)
-    if fields > 100 {
-        builder.max_headers(fields);
+        .max_buf_size(bounds.max_buf_size)
+        .max_header_size(bounds.max_buf_size);
+    // Setting any field count makes hyper allocate its header slots per
+    // request, so set it only when more than hyper's stack slots are
+    // allowed (Qt's default of 128 fields does cost that allocation).
+    if bounds.needs_max_headers() {
+        builder.max_headers(bounds.max_headers);
     }
     builder
 }
@@ -182,7 +195,8 @@ fn http2_builder(
     config: &Configuration,
 ) -> hyper::server::conn::http2::Builder<hyper_util::rt::TokioExecutor> {
     let h2 = &config.http2;
-    let header_list = postern_limits::size::h2_max_header_list_size(&config.limits.sizes)
+    let header_list = postern_limits::size::HyperBounds::new(&config.limits.sizes)
+        .h2_max_header_list_size
         .max(h2.max_header_list_size);
     let mut builder =
         hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
@@ -205,11 +219,11 @@ fn http2_builder(
 /// The keep-alive and request-head timeouts follow `set_configuration` on
 /// open connections too (Qt restarts its heartbeat the same way): the
 /// watchdog looks for a new configuration at each tick.
-async fn drive<C: Graceful, S>(
+async fn drive<C: Graceful>(
     conn: C,
     activity: &Activity,
-    shared: &Shared<S>,
-    snapshot: &Arc<Snapshot<S>>,
+    shared: &Core,
+    snapshot: &Arc<Snapshot>,
     mut phase: watch::Receiver<Phase>,
     protocol: Protocol,
 ) -> Ending {

@@ -9,70 +9,69 @@ use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use http::StatusCode;
-use http::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
+use http::header::HeaderValue;
 use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use super::ServeService;
 use super::activity::{Activity, InFlight};
 use super::body::ServerBody;
 use super::incoming::IncomingBody;
+use super::make::MakeConnService;
 use super::shared::{Shared, Snapshot};
 use super::strict;
 use crate::BoxError;
 use crate::ConnectionInfo;
-use crate::server::RequestBody;
-use postern_limits::{LimitsService, ResponseBody as LimitsBody};
+use postern_limits::ResponseBody as LimitsBody;
+use postern_limits::stack::LimitsService;
 
-pub(crate) struct ConnService<S> {
-    shared: Arc<Shared<S>>,
-    /// The stack in force when the connection opened; requests use it until
-    /// the configuration changes, so the hot path takes no lock.
-    snapshot: Arc<Snapshot<S>>,
+pub(crate) struct ConnService<M: MakeConnService> {
+    shared: Arc<Shared<M>>,
+    /// The configuration in force when the stack was built; requests use
+    /// the stack until the configuration changes, so the hot path takes no
+    /// lock.
+    snapshot: Arc<Snapshot>,
+    stack: LimitsService<M::Service>,
     info: ConnectionInfo,
     activity: Arc<Activity>,
 }
 
-impl<S> ConnService<S> {
+impl<M: MakeConnService> ConnService<M> {
+    /// The service of the connection `info` describes. Its facts are fixed
+    /// here, once, before the stack is built.
     pub(crate) fn new(
-        shared: Arc<Shared<S>>,
-        snapshot: Arc<Snapshot<S>>,
+        shared: Arc<Shared<M>>,
+        snapshot: Arc<Snapshot>,
         info: ConnectionInfo,
         activity: Arc<Activity>,
     ) -> Self {
+        let stack = shared.stack(&snapshot, &info);
         ConnService {
             shared,
             snapshot,
+            stack,
             info,
             activity,
         }
     }
 }
 
-/// A bodiless response of the server's own.
-pub(crate) fn own_response<B>(status: StatusCode, close: bool) -> http::Response<ServerBody<B>> {
-    let mut response = http::Response::new(ServerBody::own(Bytes::new()));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/x-empty"),
-    );
-    if close {
-        headers.insert(CONNECTION, HeaderValue::from_static("close"));
-    }
-    response
+/// A bodiless response of the server's own (see
+/// [`empty_response`](postern_limits::empty_response)).
+pub(crate) fn own_response<B>(
+    status: StatusCode,
+    version: http::Version,
+    close: bool,
+) -> http::Response<ServerBody<B>> {
+    postern_limits::empty_response(status, version, close, ServerBody::own(Bytes::new()))
 }
 
-impl<S, B> hyper::service::Service<http::Request<Incoming>> for ConnService<S>
-where
-    S: Service<http::Request<RequestBody>, Response = http::Response<B>> + Clone + Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body<Data = Bytes>,
-{
-    type Response = http::Response<ServerBody<LimitsBody<B>>>;
+impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for ConnService<M> {
+    type Response =
+        http::Response<ServerBody<LimitsBody<<M::Service as ServeService>::ResponseBody>>>;
     type Error = Infallible;
-    type Future = ConnFuture<LimitsService<S>, http::Request<IncomingBody>>;
+    type Future = ConnFuture<LimitsService<M::Service>, http::Request<IncomingBody>>;
 
     fn call(&self, request: http::Request<Incoming>) -> Self::Future {
         if let Err(ambiguity) = strict::check(request.version(), request.headers()) {
@@ -82,63 +81,29 @@ where
                 reason = ambiguity.reason(),
                 "ambiguous request refused with 400"
             );
-            return ConnFuture::rejected(StatusCode::BAD_REQUEST);
+            return ConnFuture::rejected(StatusCode::BAD_REQUEST, request.version());
         }
-        let mut request = request.map(|body| IncomingBody::new(body, &self.activity));
-        if self.shared.insert_connection_info {
-            request.extensions_mut().insert(self.info.clone());
-        }
+        let request = request.map(|body| IncomingBody::new(body, &self.activity));
         let in_flight = InFlight::start(&self.activity);
-        let service = if self.shared.is_current(&self.snapshot) {
-            self.snapshot.service.clone()
+        let service = if self.shared.core.is_current(&self.snapshot) {
+            self.stack.clone()
         } else {
-            self.shared.snapshot().service.clone()
+            // Reconfigured since the connection opened: the new limits.
+            self.shared.stack(&self.shared.core.snapshot(), &self.info)
         };
         // hyper drops HEAD bodies itself on HTTP/1 only.
         let strip_body =
             request.method() == http::Method::HEAD && request.version() == http::Version::HTTP_2;
-        ConnFuture::call(service, request, in_flight, strip_body, &self.info)
+        ConnFuture::call(service, request, in_flight, strip_body)
     }
-}
-
-thread_local! {
-    /// The connection whose request is being handed to the service stack
-    /// right now, on this thread: how Postern's own layers and `HttpService`
-    /// learn the connection without a request extension (which costs three
-    /// allocations per request).
-    static CURRENT: std::cell::RefCell<Option<ConnectionInfo>> = const { std::cell::RefCell::new(None) };
-}
-
-/// The connection of the request being passed to a service by Postern's
-/// server on this thread, if any (only during the service's `call`).
-pub(crate) fn current_connection() -> Option<ConnectionInfo> {
-    CURRENT.with(|current| current.borrow().clone())
-}
-
-/// Call `service` with `info` as the current connection.
-fn call_in_scope<S: Service<R>, R>(
-    service: &mut S,
-    request: R,
-    info: &ConnectionInfo,
-) -> S::Future {
-    struct Reset(Option<ConnectionInfo>);
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            let previous = self.0.take();
-            CURRENT.with(|current| *current.borrow_mut() = previous);
-        }
-    }
-    let previous = CURRENT.with(|current| current.borrow_mut().replace(info.clone()));
-    let _reset = Reset(previous);
-    service.call(request)
 }
 
 pin_project! {
     #[project = StateProj]
     enum State<S, R> where S: Service<R> {
         /// Refused before the service: this status, with `connection: close`.
-        Rejected { status: StatusCode },
-        NotReady { service: S, request: Option<R>, info: ConnectionInfo },
+        Rejected { status: StatusCode, version: http::Version },
+        NotReady { service: S, request: Option<R> },
         Called { #[pin] future: S::Future },
     }
 }
@@ -155,32 +120,25 @@ pin_project! {
 }
 
 impl<S: Service<R>, R> ConnFuture<S, R> {
-    fn rejected(status: StatusCode) -> Self {
+    fn rejected(status: StatusCode, version: http::Version) -> Self {
         ConnFuture {
-            state: State::Rejected { status },
+            state: State::Rejected { status, version },
             in_flight: None,
             strip_body: false,
         }
     }
 
-    fn call(
-        mut service: S,
-        request: R,
-        in_flight: InFlight,
-        strip_body: bool,
-        info: &ConnectionInfo,
-    ) -> Self {
-        // Services are nearly always ready: call at once, inside the
-        // connection scope. Otherwise wait for readiness in `poll`.
+    fn call(mut service: S, request: R, in_flight: InFlight, strip_body: bool) -> Self {
+        // Services are nearly always ready: call at once. Otherwise wait for
+        // readiness in `poll`.
         let mut noop = Context::from_waker(std::task::Waker::noop());
         let state = match service.poll_ready(&mut noop) {
             Poll::Ready(Ok(())) => State::Called {
-                future: call_in_scope(&mut service, request, info),
+                future: service.call(request),
             },
             _ => State::NotReady {
                 service,
                 request: Some(request),
-                info: info.clone(),
             },
         };
         ConnFuture {
@@ -203,22 +161,19 @@ where
         let mut this = self.project();
         loop {
             let result = match this.state.as_mut().project() {
-                StateProj::Rejected { status } => {
-                    return Poll::Ready(Ok(own_response(*status, true)));
+                StateProj::Rejected { status, version } => {
+                    return Poll::Ready(Ok(own_response(*status, *version, true)));
                 }
-                StateProj::NotReady {
-                    service,
-                    request,
-                    info,
-                } => match ready!(service.poll_ready(cx)) {
+                StateProj::NotReady { service, request } => match ready!(service.poll_ready(cx)) {
                     Ok(()) => {
                         let Some(request) = request.take() else {
                             return Poll::Ready(Ok(own_response(
                                 StatusCode::INTERNAL_SERVER_ERROR,
+                                http::Version::HTTP_11,
                                 false,
                             )));
                         };
-                        let future = call_in_scope(service, request, info);
+                        let future = service.call(request);
                         this.state.set(State::Called { future });
                         continue;
                     }
@@ -246,6 +201,7 @@ where
                         None => {
                             return Poll::Ready(Ok(own_response(
                                 StatusCode::INTERNAL_SERVER_ERROR,
+                                http::Version::HTTP_11,
                                 false,
                             )));
                         }
@@ -254,7 +210,11 @@ where
                 }
                 Err(error) => {
                     tracing::error!(target: "postern::request", %error, "service failed: answering 500");
-                    own_response(StatusCode::INTERNAL_SERVER_ERROR, false)
+                    own_response(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        http::Version::HTTP_11,
+                        false,
+                    )
                 }
             }));
         }

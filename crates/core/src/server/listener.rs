@@ -1,6 +1,7 @@
 //! Listeners and their accept loops.
 
 use std::fmt;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,11 +9,11 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use super::ServeService;
 use super::conn::{Ending, serve_connection};
+use super::make::MakeConnService;
 use super::shared::{LiveGuard, Phase, Shared};
 use crate::{ConnectionInfo, Transport};
-use postern_limits::{ConnectionPermit, ConnectionRefused};
+use postern_limits::connections::{ConnectionPermit, ConnectionRefused};
 
 /// Where a listener accepts connections.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -100,26 +101,74 @@ async fn accept_one(bound: &Bound) -> std::io::Result<Accepted> {
     }
 }
 
-/// Serve `io` in a task of its own, counted as a live connection and
-/// holding its connection-limit permit until it ends.
-fn spawn_connection<S, I>(
-    shared: &Arc<Shared<S>>,
-    io: I,
-    info: ConnectionInfo,
-    permit: ConnectionPermit,
-) where
-    S: ServeService,
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+/// Run one connection (`serve`: its TLS handshake if any, then its
+/// requests) in a task of its own, counted as a live connection and holding
+/// its connection-limit permit until it ends. Every connection starts here.
+fn spawn_connection<M, F>(shared: &Arc<Shared<M>>, permit: ConnectionPermit, serve: F)
+where
+    M: MakeConnService,
+    F: Future<Output = Ending> + Send + 'static,
 {
+    let guard = LiveGuard::new(shared);
     let shared = Arc::clone(shared);
-    let guard = LiveGuard::new(&shared);
     tokio::spawn(async move {
         let _guard = guard;
         let _permit = permit;
-        if serve_connection(Arc::clone(&shared), io, info).await == Ending::Cut {
-            shared.count_cut();
+        if serve.await == Ending::Cut {
+            shared.core.count_cut();
         }
     });
+}
+
+/// The TLS handshake under its deadline, then the connection's requests.
+#[cfg(feature = "tls")]
+async fn handshake_then_serve<M: MakeConnService>(
+    shared: Arc<Shared<M>>,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    acceptor: tokio_rustls::TlsAcceptor,
+) -> Ending {
+    let local = stream.local_addr().ok();
+    let deadline = shared.core.snapshot().config.timeouts.tls_handshake;
+    let phase = shared.core.phase.subscribe();
+    let handshaken = tokio::select! {
+        handshaken = tokio::time::timeout(deadline, acceptor.accept(stream)) => handshaken,
+        () = super::conn::stopped(phase) => return Ending::Closed,
+    };
+    let tls_stream = match handshaken {
+        Ok(Ok(tls_stream)) => tls_stream,
+        Ok(Err(error)) => {
+            tracing::debug!(target: "postern::server", %peer, %error, "TLS handshake failed");
+            return Ending::Closed;
+        }
+        Err(_) => {
+            tracing::debug!(target: "postern::server", %peer, "TLS handshake timed out: closing");
+            return Ending::Closed;
+        }
+    };
+    let tls = super::tls::tls_info(tls_stream.get_ref().1);
+    let info = ConnectionInfo::new(Transport::Tls, Some(peer), local, Some(tls));
+    serve_connection(shared, tls_stream, info).await
+}
+
+/// The raw HTTP/1.1 bytes of the accept loop's 429: the same empty refusal
+/// every layer sends, written before hyper is involved.
+fn http1_refusal() -> Vec<u8> {
+    let response = postern_limits::empty_response(
+        http::StatusCode::TOO_MANY_REQUESTS,
+        http::Version::HTTP_11,
+        true,
+        (),
+    );
+    let mut bytes = format!("HTTP/1.1 {}\r\n", response.status()).into_bytes();
+    for (name, value) in response.headers() {
+        bytes.extend_from_slice(name.as_str().as_bytes());
+        bytes.extend_from_slice(b": ");
+        bytes.extend_from_slice(value.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend_from_slice(b"\r\n");
+    bytes
 }
 
 /// Answer a connection over the caps the way its protocol understands:
@@ -130,8 +179,6 @@ where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    const HTTP1_429: &[u8] =
-        b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/x-empty\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
     // An empty SETTINGS frame (the server preface), then GOAWAY with last
     // stream 0 and error ENHANCE_YOUR_CALM (0xb).
     const H2_GOAWAY: &[u8] = &[
@@ -139,11 +186,11 @@ where
         0, 0, 8, 0x7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0b,
     ];
     let reply = match tokio::time::timeout(wait, super::rewind::sniff(&mut io)).await {
-        Ok(Ok(Some((super::rewind::Protocol::Http2, _, _)))) => H2_GOAWAY,
-        Ok(Ok(Some(_))) => HTTP1_429,
+        Ok(Ok(Some((super::rewind::Protocol::Http2, _, _)))) => H2_GOAWAY.to_vec(),
+        Ok(Ok(Some(_))) => http1_refusal(),
         _ => return,
     };
-    if io.write_all(reply).await.is_ok() && io.shutdown().await.is_ok() {
+    if io.write_all(&reply).await.is_ok() && io.shutdown().await.is_ok() {
         // Let the client read the answer before the socket goes away.
         let mut sink = [0u8; 1024];
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
@@ -153,43 +200,47 @@ where
     }
 }
 
-/// Refusals answered at once; past this many, refused connections are
-/// closed without an answer, so a flood over the caps cannot pile up tasks.
+/// Refusals answered at once by one server; past this many, refused
+/// connections are closed without an answer, so a flood over the caps
+/// cannot pile up tasks.
 const MAX_PENDING_REFUSALS: usize = 256;
-static PENDING_REFUSALS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Answer a refused connection in a task of its own, or drop it when too
-/// many refusals are already pending.
-fn refuse_bounded<I>(io: I, wait: Duration)
+/// many refusals are already pending on this server.
+fn refuse_bounded<M, I>(shared: &Arc<Shared<M>>, io: I, wait: Duration)
 where
+    M: MakeConnService,
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     use std::sync::atomic::Ordering;
-    if PENDING_REFUSALS.fetch_add(1, Ordering::AcqRel) >= MAX_PENDING_REFUSALS {
-        PENDING_REFUSALS.fetch_sub(1, Ordering::AcqRel);
+    let pending = &shared.core.pending_refusals;
+    if pending.fetch_add(1, Ordering::AcqRel) >= MAX_PENDING_REFUSALS {
+        pending.fetch_sub(1, Ordering::AcqRel);
         return;
     }
+    let shared = Arc::clone(shared);
     tokio::spawn(async move {
         refuse(io, wait).await;
-        PENDING_REFUSALS.fetch_sub(1, Ordering::AcqRel);
+        shared.core.pending_refusals.fetch_sub(1, Ordering::AcqRel);
     });
 }
 
-fn admit<S>(
-    shared: &Shared<S>,
+fn admit<M>(
+    shared: &Shared<M>,
     client: Option<std::net::IpAddr>,
 ) -> Result<ConnectionPermit, ConnectionRefused> {
-    shared.limiter.try_acquire(client).inspect_err(|refused| {
-        tracing::info!(target: "postern::server", %refused, "closing socket");
-    })
+    shared
+        .core
+        .limiter
+        .try_acquire(client)
+        .inspect_err(|refused| {
+            tracing::info!(target: "postern::server", %refused, "closing socket");
+        })
 }
 
 /// Accept until the server stops running.
-pub(crate) async fn accept_loop<S>(shared: Arc<Shared<S>>, bound: Bound)
-where
-    S: ServeService,
-{
-    let mut phase = shared.phase.subscribe();
+pub(crate) async fn accept_loop<M: MakeConnService>(shared: Arc<Shared<M>>, bound: Bound) {
+    let mut phase = shared.core.phase.subscribe();
     loop {
         if *phase.borrow_and_update() != Phase::Running {
             return;
@@ -213,12 +264,6 @@ where
                 continue;
             }
         };
-        let wait = shared
-            .snapshot()
-            .config
-            .timeouts
-            .first_byte
-            .min(Duration::from_secs(2));
         match (accepted, &bound) {
             #[cfg(feature = "tls")]
             (Accepted::Tcp(stream, peer), Bound::Tls(_, tls)) => {
@@ -227,37 +272,8 @@ where
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                let local = stream.local_addr().ok();
-                let acceptor = tls.acceptor();
-                let handshake = shared.snapshot().config.timeouts.tls_handshake;
-                let guard = LiveGuard::new(&shared);
-                let shared = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    let _guard = guard;
-                    let _permit = permit;
-                    let phase = shared.phase.subscribe();
-                    let handshaken = tokio::select! {
-                        handshaken = tokio::time::timeout(handshake, acceptor.accept(stream)) => handshaken,
-                        () = super::conn::stopped(phase) => return,
-                    };
-                    let tls_stream = match handshaken {
-                        Ok(Ok(tls_stream)) => tls_stream,
-                        Ok(Err(error)) => {
-                            tracing::debug!(target: "postern::server", %peer, %error, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(target: "postern::server", %peer, "TLS handshake timed out: closing");
-                            return;
-                        }
-                    };
-                    let tls = super::tls::tls_info(tls_stream.get_ref().1);
-                    let info = ConnectionInfo::new(Transport::Tls, Some(peer), local, Some(tls));
-                    if serve_connection(Arc::clone(&shared), tls_stream, info).await == Ending::Cut
-                    {
-                        shared.count_cut();
-                    }
-                });
+                let serve = handshake_then_serve(Arc::clone(&shared), stream, peer, tls.acceptor());
+                spawn_connection(&shared, permit, serve);
             }
             (Accepted::Tcp(stream, peer), _) => {
                 let _ = stream.set_nodelay(true);
@@ -265,23 +281,32 @@ where
                     Ok(permit) => {
                         let local = stream.local_addr().ok();
                         let info = ConnectionInfo::new(Transport::Tcp, Some(peer), local, None);
-                        spawn_connection(&shared, stream, info, permit);
+                        let serve = serve_connection(Arc::clone(&shared), stream, info);
+                        spawn_connection(&shared, permit, serve);
                     }
-                    Err(_) => {
-                        refuse_bounded(stream, wait);
-                    }
+                    Err(_) => refuse_bounded(&shared, stream, refusal_wait(&shared)),
                 }
             }
             #[cfg(unix)]
             (Accepted::Unix(stream), _) => match admit(&shared, None) {
                 Ok(permit) => {
                     let info = ConnectionInfo::new(Transport::Unix, None, None, None);
-                    spawn_connection(&shared, stream, info, permit);
+                    let serve = serve_connection(Arc::clone(&shared), stream, info);
+                    spawn_connection(&shared, permit, serve);
                 }
-                Err(_) => {
-                    refuse_bounded(stream, wait);
-                }
+                Err(_) => refuse_bounded(&shared, stream, refusal_wait(&shared)),
             },
         }
     }
+}
+
+/// How long a refused connection may take to show its protocol.
+fn refusal_wait<M>(shared: &Shared<M>) -> Duration {
+    shared
+        .core
+        .snapshot()
+        .config
+        .timeouts
+        .first_byte
+        .min(Duration::from_secs(2))
 }

@@ -1,41 +1,6 @@
 //! The server: listeners (TCP, TLS, Unix), HTTP/1 and HTTP/2 through hyper,
-//! timeouts, live configuration and graceful shutdown.
-//!
-//! ```
-//! use std::time::Duration;
-//! use http::StatusCode;
-//! use postern_core::{AbstractHttpServer, Handled, Request, Responder, Server};
-//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
-//!
-//! struct Hello;
-//! impl AbstractHttpServer for Hello {
-//!     async fn handle_request(&self, _: &Request, responder: Responder) -> Handled {
-//!         responder.write_with_mime("Hello world", "text/plain", StatusCode::OK);
-//!         Handled::Yes
-//!     }
-//! }
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let running = Server::builder()
-//!     .bind_tcp("127.0.0.1:0")
-//!     .serve_abstract(Hello)
-//!     .await?;
-//! let addr = running.listeners()[0].socket_addr().expect("a TCP listener");
-//! println!("listening on {}", running.listeners()[0]);
-//!
-//! // A client: one request, then the server closes the connection.
-//! let mut client = tokio::net::TcpStream::connect(addr).await?;
-//! client.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await?;
-//! let mut answer = String::new();
-//! client.read_to_string(&mut answer).await?;
-//! assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
-//! assert!(answer.ends_with("\r\n\r\nHello world"));
-//!
-//! let report = running.shutdown(Duration::from_secs(5)).await;
-//! assert_eq!(report.cut, 0);
-//! # Ok(()) }
-//! ```
+//! timeouts, live configuration and graceful shutdown. Its items are
+//! re-exported at the crate root.
 
 mod activity;
 mod body;
@@ -43,6 +8,7 @@ mod conn;
 mod conn_service;
 mod incoming;
 mod listener;
+mod make;
 mod rewind;
 mod serve_service;
 mod shared;
@@ -57,8 +23,6 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-pub use body::ServerBody;
-pub(crate) use conn_service::current_connection;
 pub use incoming::IncomingBody;
 pub use listener::ListenAddr;
 pub use serve_service::ServeService;
@@ -67,12 +31,14 @@ pub use tls::{TlsConfig, ring_provider};
 
 use crate::{AbstractHttpServer, Configuration, Error, HttpService};
 use listener::{Bound, accept_loop};
-use shared::{Phase, Shared};
+pub(crate) use make::MakeConnService;
+use make::WithConnectionInfo;
+use shared::{Core, Phase, Shared};
 
 /// The request body services see on Postern's server: hyper's body, failing
 /// past the configured body limit (the server answers 413 for it), watched
 /// by the body-idle timeout.
-pub type RequestBody = postern_limits::RequestBody<IncomingBody>;
+pub type RequestBody = postern_limits::size::RequestBody<IncomingBody>;
 
 enum Bind {
     Tcp(String),
@@ -83,6 +49,44 @@ enum Bind {
 }
 
 /// Entry point: [`Server::builder`].
+///
+/// timeouts, live configuration and graceful shutdown.
+///
+/// ```
+/// use std::time::Duration;
+/// use http::StatusCode;
+/// use postern_core::{AbstractHttpServer, Handled, Request, Responder, Server};
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// struct Hello;
+/// impl AbstractHttpServer for Hello {
+///     async fn handle_request(&self, _: &Request, responder: Responder) -> Handled {
+///         responder.write_with_mime("Hello world", "text/plain", StatusCode::OK);
+///         Handled::Yes
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let running = Server::builder()
+///     .bind_tcp("127.0.0.1:0")
+///     .serve_abstract(Hello)
+///     .await?;
+/// let addr = running.listeners()[0].socket_addr().expect("a TCP listener");
+/// println!("listening on {}", running.listeners()[0]);
+///
+/// // A client: one request, then the server closes the connection.
+/// let mut client = tokio::net::TcpStream::connect(addr).await?;
+/// client.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await?;
+/// let mut answer = String::new();
+/// client.read_to_string(&mut answer).await?;
+/// assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
+/// assert!(answer.ends_with("\r\n\r\nHello world"));
+///
+/// let report = running.shutdown(Duration::from_secs(5)).await;
+/// assert_eq!(report.cut, 0);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Server {
     _private: (),
@@ -129,6 +133,7 @@ impl ServerBuilder {
 
     /// Listen for TLS on `addr`; ALPN picks HTTP/2 or HTTP/1.1.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn bind_tls(mut self, addr: impl Into<String>, tls: TlsConfig) -> Self {
         self.binds.push(Bind::Tls(addr.into(), tls));
         self
@@ -136,6 +141,7 @@ impl ServerBuilder {
 
     /// Listen on a Unix domain socket at `path` (HTTP/1 and h2c).
     #[cfg(unix)]
+    #[cfg_attr(docsrs, doc(cfg(unix)))]
     pub fn bind_unix(mut self, path: impl Into<PathBuf>) -> Self {
         self.binds.push(Bind::Unix(path.into()));
         self
@@ -143,36 +149,43 @@ impl ServerBuilder {
 
     /// Bind every listener and start serving `service` on all of them.
     /// Must be called inside a tokio runtime.
-    pub async fn serve<S>(self, service: S) -> Result<RunningServer<S>, Error>
+    ///
+    /// Each request carries its connection's
+    /// [`ConnectionInfo`](crate::ConnectionInfo) as an extension
+    /// (`request.extensions().get::<ConnectionInfo>()`), as axum's
+    /// `ConnectInfo` does, so any tower service can read the peer address,
+    /// the transport and the TLS facts; an
+    /// [`HttpService`] served this way hands it to its handlers.
+    pub async fn serve<S>(self, service: S) -> Result<RunningServer, Error>
     where
         S: ServeService,
     {
-        self.start(service, true).await
+        self.start(WithConnectionInfo(service)).await
     }
 
     /// Bind every listener and serve an [`AbstractHttpServer`] on all of
-    /// them: like `serve(HttpService::new(server))`, but requests carry no
-    /// [`ConnectionInfo`](crate::ConnectionInfo) extension (handlers read
-    /// [`Request::connection`](crate::Request::connection)), which saves three
-    /// allocations per request.
+    /// them: `serve(HttpService::new(server))` without the request
+    /// extension, since each connection's [`HttpService`] hands its
+    /// connection to the handlers itself
+    /// ([`Request::connection`](crate::Request::connection)); the extension
+    /// would cost three allocations per request.
     pub async fn serve_abstract<T: AbstractHttpServer>(
         self,
         server: T,
-    ) -> Result<RunningServer<HttpService<T>>, Error> {
-        self.start(HttpService::new(server), false).await
+    ) -> Result<RunningServer, Error> {
+        self.start(HttpService::new(server)).await
     }
 
-    async fn start<S>(
-        self,
-        service: S,
-        insert_connection_info: bool,
-    ) -> Result<RunningServer<S>, Error>
-    where
-        S: ServeService,
-    {
-        validate(&self.configuration)?;
+    async fn start<M: MakeConnService>(self, make: M) -> Result<RunningServer, Error> {
+        self.configuration.validate()?;
+        if self.binds.is_empty() {
+            return Err(Error::config(
+                "no listener: call bind_tcp, bind_tls or bind_unix before serve",
+                None,
+            ));
+        }
         let running = RunningServer {
-            shared: Shared::new(service, self.configuration, insert_connection_info)?,
+            shared: Shared::new(make, self.configuration)?,
             listeners: std::sync::Mutex::new(Vec::new()),
         };
         for bind in self.binds {
@@ -180,10 +193,6 @@ impl ServerBuilder {
         }
         Ok(running)
     }
-}
-
-fn validate(configuration: &Configuration) -> Result<(), Error> {
-    configuration.validate()
 }
 
 /// How a shutdown went.
@@ -196,28 +205,42 @@ pub struct ShutdownReport {
     pub drained: bool,
 }
 
+/// A server's shared state, whatever service it runs: what
+/// [`RunningServer`] needs, without the service's type.
+trait Serving: Send + Sync + 'static {
+    fn core(&self) -> &Core;
+    fn accept(self: Arc<Self>, bound: Bound) -> JoinHandle<()>;
+}
+
+impl<M: MakeConnService> Serving for Shared<M> {
+    fn core(&self) -> &Core {
+        &self.core
+    }
+
+    fn accept(self: Arc<Self>, bound: Bound) -> JoinHandle<()> {
+        tokio::spawn(accept_loop(self, bound))
+    }
+}
+
 /// A server that is accepting connections.
 ///
 /// Dropping it leaves the server running in the background; call
 /// [`shutdown`](Self::shutdown) to stop it.
-pub struct RunningServer<S> {
-    shared: Arc<Shared<S>>,
+pub struct RunningServer {
+    shared: Arc<dyn Serving>,
     listeners: std::sync::Mutex<Vec<(ListenAddr, JoinHandle<()>)>>,
 }
 
-impl<S: Clone> std::fmt::Debug for RunningServer<S> {
+impl std::fmt::Debug for RunningServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunningServer")
             .field("listeners", &self.listeners())
-            .field("live_connections", &self.shared.live_connections())
+            .field("live_connections", &self.live_connections())
             .finish()
     }
 }
 
-impl<S> RunningServer<S>
-where
-    S: ServeService,
-{
+impl RunningServer {
     async fn bind(&self, bind: Bind) -> Result<ListenAddr, Error> {
         let bound = match bind {
             Bind::Tcp(addr) => Bound::Tcp(bind_tcp(&addr).await?),
@@ -234,7 +257,7 @@ where
             .addr()
             .map_err(|e| Error::bind("a listener whose address cannot be read", e))?;
         tracing::info!(target: "postern::server", %addr, "listening");
-        let task = tokio::spawn(accept_loop(Arc::clone(&self.shared), bound));
+        let task = Arc::clone(&self.shared).accept(bound);
         self.lock_listeners().push((addr.clone(), task));
         Ok(addr)
     }
@@ -246,18 +269,22 @@ where
 
     /// Add a TLS listener to the running server.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub async fn bind_tls(&self, addr: &str, tls: TlsConfig) -> Result<ListenAddr, Error> {
         self.bind(Bind::Tls(addr.to_owned(), tls)).await
     }
 
     /// Add a Unix socket listener to the running server.
     #[cfg(unix)]
+    #[cfg_attr(docsrs, doc(cfg(unix)))]
     pub async fn bind_unix(&self, path: impl Into<PathBuf>) -> Result<ListenAddr, Error> {
         self.bind(Bind::Unix(path.into())).await
     }
-}
 
-impl<S: Clone> RunningServer<S> {
+    fn core(&self) -> &Core {
+        self.shared.core()
+    }
+
     fn lock_listeners(&self) -> std::sync::MutexGuard<'_, Vec<(ListenAddr, JoinHandle<()>)>> {
         self.listeners
             .lock()
@@ -282,7 +309,7 @@ impl<S: Clone> RunningServer<S> {
 
     /// The configuration in force.
     pub fn configuration(&self) -> Configuration {
-        self.shared.snapshot().config.clone()
+        self.core().snapshot().config.clone()
     }
 
     /// Replace the configuration, for existing and new connections as in Qt:
@@ -293,13 +320,13 @@ impl<S: Clone> RunningServer<S> {
     /// The first-byte and TLS-handshake timeouts and the HTTP/2 settings are
     /// negotiated when a connection opens, so they apply to new ones.
     pub fn set_configuration(&self, configuration: Configuration) -> Result<(), Error> {
-        validate(&configuration)?;
-        self.shared.set_config(configuration)
+        configuration.validate()?;
+        self.core().set_config(configuration)
     }
 
     /// Connections open now.
     pub fn live_connections(&self) -> usize {
-        self.shared.live_connections()
+        self.core().live_connections()
     }
 
     /// Stop accepting, let requests in flight finish, close idle connections
@@ -307,7 +334,8 @@ impl<S: Clone> RunningServer<S> {
     /// cut whatever is still open after `deadline`. Cut connections close at
     /// their task's next poll; this waits up to 5 s more for that.
     pub async fn shutdown(self, deadline: Duration) -> ShutdownReport {
-        self.shared.phase.send_replace(Phase::Draining);
+        let core = self.shared.core();
+        core.phase.send_replace(Phase::Draining);
         for (addr, task) in self.lock_listeners().drain(..) {
             task.abort();
             // A Unix socket's file would make the next bind of its path fail.
@@ -315,16 +343,16 @@ impl<S: Clone> RunningServer<S> {
                 let _ = std::fs::remove_file(path);
             }
         }
-        let drained = tokio::time::timeout(deadline, self.shared.wait_drained())
+        let drained = tokio::time::timeout(deadline, core.wait_drained())
             .await
             .is_ok();
         if !drained {
-            self.shared.phase.send_replace(Phase::Closing);
+            core.phase.send_replace(Phase::Closing);
             // Connection tasks see `Closing` at their next poll.
-            let _ = tokio::time::timeout(Duration::from_secs(5), self.shared.wait_drained()).await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), core.wait_drained()).await;
         }
         let report = ShutdownReport {
-            cut: self.shared.cut_connections(),
+            cut: core.cut_connections(),
             drained,
         };
         tracing::info!(target: "postern::server", cut = report.cut, "shut down");
@@ -354,4 +382,32 @@ async fn bind_tcp(addr: &str) -> Result<tokio::net::TcpListener, Error> {
             ),
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Handled, Request, Responder};
+
+    struct Declines;
+    impl AbstractHttpServer for Declines {
+        async fn handle_request(&self, _: &Request, responder: Responder) -> Handled {
+            Handled::No(responder)
+        }
+    }
+
+    #[tokio::test]
+    async fn serving_without_a_listener_is_an_error() {
+        let error = Server::builder()
+            .serve_abstract(Declines)
+            .await
+            .expect_err("no listener");
+        assert!(error.is_config(), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("no listener: call bind_tcp, bind_tls or bind_unix before serve"),
+            "{error}"
+        );
+    }
 }

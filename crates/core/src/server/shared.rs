@@ -1,13 +1,16 @@
-//! State shared by every connection of one server: the service stack, the
-//! live configuration, the connection limiter, and the shutdown signals.
+//! State shared by every connection of one server: the live configuration
+//! and its limits layer, the connection limiter, the shutdown signals and
+//! the counters; and the make-service that builds each connection's stack.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use postern_limits::{ConnectionLimiter, LimitsLayer, LimitsService};
+use postern_limits::connections::ConnectionLimiter;
+use postern_limits::stack::{LimitsLayer, LimitsService};
 use tokio::sync::{Notify, watch};
 use tower_layer::Layer;
 
+use super::make::MakeConnService;
 use crate::{Configuration, ConnectionInfo, Error};
 
 /// Where the server is in its life.
@@ -20,60 +23,77 @@ pub(crate) enum Phase {
     Closing,
 }
 
-/// One configuration and the service stack built from it.
-pub(crate) struct Snapshot<S> {
+/// One configuration and the limits layer built from it.
+pub(crate) struct Snapshot {
     pub(crate) generation: u64,
     pub(crate) config: Configuration,
     pub(crate) layer: LimitsLayer,
-    pub(crate) service: LimitsService<S>,
 }
 
-pub(crate) struct Shared<S> {
-    service: S,
-    current: RwLock<Arc<Snapshot<S>>>,
+/// Everything about a server that does not depend on its service type.
+pub(crate) struct Core {
+    current: RwLock<Arc<Snapshot>>,
     generation: AtomicU64,
     pub(crate) limiter: ConnectionLimiter,
-    /// Whether requests carry a `ConnectionInfo` extension (off only for
-    /// `serve_abstract`, whose handlers get it from `Request::connection`).
-    pub(crate) insert_connection_info: bool,
     pub(crate) phase: watch::Sender<Phase>,
     live: AtomicUsize,
     cut: AtomicUsize,
     drained: Notify,
+    /// Refusals over the connection caps being answered now (per server).
+    pub(crate) pending_refusals: AtomicUsize,
+}
+
+/// A server's core and the make-service of its connections.
+pub(crate) struct Shared<M> {
+    pub(crate) core: Core,
+    make: M,
 }
 
 fn limits_error(error: postern_limits::config::ConfigError) -> Error {
     Error::config("invalid limits", Some(Box::new(error)))
 }
 
-impl<S: Clone> Shared<S> {
-    pub(crate) fn new(
-        service: S,
-        config: Configuration,
-        insert_connection_info: bool,
-    ) -> Result<Arc<Self>, Error> {
-        let layer = LimitsLayer::try_new(&config.limits)
-            .map_err(limits_error)?
-            .with_peer_accessor(ConnectionInfo::peer_from_extensions);
+impl<M: MakeConnService> Shared<M> {
+    pub(crate) fn new(make: M, config: Configuration) -> Result<Arc<Self>, Error> {
+        let layer = LimitsLayer::try_new(&config.limits).map_err(limits_error)?;
         let snapshot = Snapshot {
             generation: 0,
-            service: layer.layer(service.clone()),
             layer,
             config,
         };
         Ok(Arc::new(Shared {
-            limiter: ConnectionLimiter::new(snapshot.config.limits.connections),
-            insert_connection_info,
-            service,
-            current: RwLock::new(Arc::new(snapshot)),
-            generation: AtomicU64::new(0),
-            phase: watch::channel(Phase::Running).0,
-            live: AtomicUsize::new(0),
-            cut: AtomicUsize::new(0),
-            drained: Notify::new(),
+            core: Core {
+                limiter: ConnectionLimiter::new(snapshot.config.limits.connections),
+                current: RwLock::new(Arc::new(snapshot)),
+                generation: AtomicU64::new(0),
+                phase: watch::channel(Phase::Running).0,
+                live: AtomicUsize::new(0),
+                cut: AtomicUsize::new(0),
+                drained: Notify::new(),
+                pending_refusals: AtomicUsize::new(0),
+            },
+            make,
         }))
     }
 
+    /// The service stack of one connection under `snapshot`'s limits: the
+    /// limits know the connection's client address, the service its facts.
+    pub(crate) fn stack(
+        &self,
+        snapshot: &Snapshot,
+        info: &ConnectionInfo,
+    ) -> LimitsService<M::Service> {
+        let service = self.make.for_connection(info);
+        match info.client_addr() {
+            Some(peer) => snapshot.layer.layer_for_peer(service, peer),
+            // Only a hand-built connection has no address; the limits then
+            // look for one in the request (and answer 500 without one).
+            None => snapshot.layer.layer(service),
+        }
+    }
+}
+
+impl Core {
     /// Apply a new configuration: the next request on every connection uses
     /// it; the rate limiter keeps its state when the rate settings are equal.
     pub(crate) fn set_config(&self, config: Configuration) -> Result<(), Error> {
@@ -91,19 +111,16 @@ impl<S: Clone> Shared<S> {
         let generation = current.generation + 1;
         *current = Arc::new(Snapshot {
             generation,
-            service: layer.layer(self.service.clone()),
             layer,
             config,
         });
         self.generation.store(generation, Ordering::Release);
         Ok(())
     }
-}
 
-impl<S> Shared<S> {
-    /// The configuration and stack in force (takes a read lock: call once
+    /// The configuration and limits in force (takes a read lock: call once
     /// per connection, or per request only after a reconfiguration).
-    pub(crate) fn snapshot(&self) -> Arc<Snapshot<S>> {
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
         match self.current.read() {
             Ok(guard) => Arc::clone(&guard),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
@@ -111,7 +128,7 @@ impl<S> Shared<S> {
     }
 
     /// Whether `snapshot` is still the one in force (one atomic load).
-    pub(crate) fn is_current(&self, snapshot: &Snapshot<S>) -> bool {
+    pub(crate) fn is_current(&self, snapshot: &Snapshot) -> bool {
         self.generation.load(Ordering::Acquire) == snapshot.generation
     }
 
@@ -139,19 +156,20 @@ impl<S> Shared<S> {
 }
 
 /// Counts one live connection until dropped.
-pub(crate) struct LiveGuard<S>(Arc<Shared<S>>);
+pub(crate) struct LiveGuard<M>(Arc<Shared<M>>);
 
-impl<S> LiveGuard<S> {
-    pub(crate) fn new(shared: &Arc<Shared<S>>) -> Self {
-        shared.live.fetch_add(1, Ordering::AcqRel);
+impl<M> LiveGuard<M> {
+    pub(crate) fn new(shared: &Arc<Shared<M>>) -> Self {
+        shared.core.live.fetch_add(1, Ordering::AcqRel);
         LiveGuard(Arc::clone(shared))
     }
 }
 
-impl<S> Drop for LiveGuard<S> {
+impl<M> Drop for LiveGuard<M> {
     fn drop(&mut self) {
-        if self.0.live.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.drained.notify_waiters();
+        let core = &self.0.core;
+        if core.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            core.drained.notify_waiters();
         }
     }
 }

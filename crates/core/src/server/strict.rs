@@ -1,5 +1,6 @@
 //! Requests hyper lets through but which are ambiguous: answered 400 with
-//! `connection: close` before any handler runs (spec/security.md §2.1).
+//! `connection: close` before any handler runs: request smuggling needs two parsers to disagree
+//! about where a request ends, and these are the heads on which they can.
 
 use http::header::{HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, Version};

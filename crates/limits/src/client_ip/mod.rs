@@ -12,7 +12,7 @@
 //! ```
 //! use std::net::SocketAddr;
 //! use axum::extract::ConnectInfo;
-//! use postern_limits::ClientIpResolver;
+//! use postern_limits::client_ip::ClientIpResolver;
 //!
 //! fn axum_peer(ext: &http::Extensions) -> Option<SocketAddr> {
 //!     ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
@@ -30,7 +30,7 @@
 //! ```
 //! use std::net::{IpAddr, SocketAddr};
 //! use http::Request;
-//! use postern_limits::{ClientIpResolver, PeerAddr};
+//! use postern_limits::client_ip::{ClientIpResolver, PeerAddr};
 //! use postern_limits::config::{ClientIpConfig, parse_subnet};
 //!
 //! // Believe X-Forwarded-For only from our load balancers in 10.0.0.0/8.

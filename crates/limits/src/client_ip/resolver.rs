@@ -17,7 +17,7 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 /// can find the client with the [`default_peer_addr`] accessor:
 ///
 /// ```
-/// # use postern_limits::PeerAddr;
+/// # use postern_limits::client_ip::PeerAddr;
 /// let mut req = http::Request::new(());
 /// req.extensions_mut().insert(PeerAddr("192.0.2.1:50000".parse().unwrap()));
 /// ```
@@ -53,7 +53,7 @@ impl fmt::Display for MissingPeerAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
             "the request has no peer address, so the client IP is unknown: insert a \
-             postern_limits::PeerAddr extension into each request, or serve an axum app with \
+             postern_limits::client_ip::PeerAddr extension into each request, or serve an axum app with \
              into_make_service_with_connect_info::<SocketAddr>() and give the layer a peer \
              accessor that reads ConnectInfo<SocketAddr>",
         )

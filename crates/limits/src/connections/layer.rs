@@ -16,7 +16,7 @@ use super::{ConnectionLimitMakeService, ConnectionLimiter};
 /// ```
 /// use std::net::{IpAddr, SocketAddr};
 /// use axum::{Router, routing::get, serve::IncomingStream};
-/// use postern_limits::{ConnectionLimitLayer, ConnectionLimiter};
+/// use postern_limits::connections::{ConnectionLimitLayer, ConnectionLimiter};
 /// use postern_limits::config::ConnectionLimits;
 /// use tokio::net::TcpListener;
 /// use tower::Layer;

@@ -23,7 +23,7 @@ use crate::key::client_key as host_key;
 ///
 /// ```
 /// use std::net::IpAddr;
-/// use postern_limits::ConnectionLimiter;
+/// use postern_limits::connections::ConnectionLimiter;
 /// use postern_limits::config::ConnectionLimits;
 ///
 /// let limiter = ConnectionLimiter::new(ConnectionLimits::disabled().with_max_per_host(1));

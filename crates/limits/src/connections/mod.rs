@@ -43,7 +43,7 @@
 //! use std::convert::Infallible;
 //! use std::net::{IpAddr, SocketAddr};
 //! use http::{Request, Response, StatusCode};
-//! use postern_limits::{ConnectionLimitLayer, ConnectionLimiter};
+//! use postern_limits::connections::{ConnectionLimitLayer, ConnectionLimiter};
 //! use postern_limits::config::ConnectionLimits;
 //! use tower::{Layer, ServiceExt, service_fn};
 //!

@@ -7,8 +7,8 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::future::MakeFuture;
-use crate::future::{KeepBody, ResponseFuture};
 use super::{ConnectionLimiter, ConnectionPermit, ConnectionRefused};
+use crate::future::{KeepBody, ResponseFuture};
 use crate::rejection::{Rejection, may_close};
 
 /// The make-service built by [`ConnectionLimitLayer`](super::ConnectionLimitLayer):

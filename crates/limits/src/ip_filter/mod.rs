@@ -18,7 +18,8 @@
 //!
 //! ```
 //! use http::{Request, Response, StatusCode};
-//! use postern_limits::{IpFilterLayer, PeerAddr};
+//! use postern_limits::ip_filter::IpFilterLayer;
+//! use postern_limits::client_ip::PeerAddr;
 //! use postern_limits::config::{IpFilter, parse_subnet};
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
 //!
@@ -81,8 +82,8 @@ mod tests {
     use tower::{Layer, ServiceExt, service_fn};
 
     use super::*;
-    use crate::config::parse_subnet;
     use crate::client_ip::{ClientIpResolver, PeerAddr};
+    use crate::config::parse_subnet;
 
     async fn status(layer: &IpFilterLayer, peer: Option<&str>) -> StatusCode {
         let app = layer.layer(service_fn(|_req: Request<()>| async {

@@ -1,6 +1,6 @@
-use std::sync::Arc;
 use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};

@@ -26,7 +26,8 @@
 //! ```
 //! use std::time::Duration;
 //! use http::{Request, Response, StatusCode};
-//! use postern_limits::{PeerAddr, RateLimitLayer};
+//! use postern_limits::client_ip::PeerAddr;
+//! use postern_limits::rate::RateLimitLayer;
 //! use postern_limits::config::RateLimit;
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
 //!

@@ -9,7 +9,7 @@
 //! | [`max_header_field`](SizeLimits::max_header_field) | each field's `name.len() + 1 + value.len()` | **431** |
 //! | [`max_total_header`](SizeLimits::max_total_header) | the sum of `name + value + 4` over all fields | **431** |
 //! | [`max_body`](SizeLimits::max_body) | `Content-Length` (or the body's size hint) before reading | **413** |
-//! | [`max_body`](SizeLimits::max_body) | the bytes streamed, chunked and HTTP/2 bodies included | [`LengthLimitError`] from the body: map it to 413 |
+//! | [`max_body`](SizeLimits::max_body) | the bytes streamed, chunked and HTTP/2 bodies included | `http_body_util::LengthLimitError` from the body: map it to 413 |
 //!
 //! A size equal to its limit passes; `None` turns a limit off. Refusals have an
 //! empty body, `content-type: application/x-empty` and `content-length: 0`, as
@@ -35,7 +35,7 @@
 //! use bytes::Bytes;
 //! use http::{Request, Response, StatusCode};
 //! use http_body_util::{BodyExt, Full};
-//! use postern_limits::SizeLimitLayer;
+//! use postern_limits::size::SizeLimitLayer;
 //! use postern_limits::config::SizeLimits;
 //! use postern_limits::size::{RequestBody, is_body_too_large};
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};

@@ -7,7 +7,7 @@ use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
 
-use super::{SizeCheck};
+use super::SizeCheck;
 
 /// Middleware refusing oversized requests and limiting the body the inner
 /// service reads. Built by [`SizeLimitLayer`](super::SizeLimitLayer).

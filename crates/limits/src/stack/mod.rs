@@ -6,7 +6,7 @@
 //! 1. IP allow/deny lists → **403** ([`ip_filter`](crate::ip_filter));
 //! 2. rate per client → **429** + `Retry-After` ([`rate`](crate::rate));
 //! 3. sizes → **414**, **431**, **413** ([`size`](crate::size)), then the body
-//!    is handed on wrapped in a [`RequestBody`] that fails past the body limit.
+//!    is handed on wrapped in a [`RequestBody`](crate::size::RequestBody) that fails past the body limit.
 //!
 //! Connection caps come before all of these, at accept time: they are not part
 //! of this layer (see [`connections`](crate::connections)). A server builds one
@@ -29,7 +29,8 @@
 //!
 //! ```
 //! use http::{Request, Response, StatusCode};
-//! use postern_limits::{LimitsLayer, PeerAddr};
+//! use postern_limits::stack::LimitsLayer;
+//! use postern_limits::client_ip::PeerAddr;
 //! use postern_limits::config::{Limits, RateLimit, parse_subnet};
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
 //!

@@ -1,7 +1,7 @@
-use std::net::IpAddr;
 use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
 use crate::size::RequestBody;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
