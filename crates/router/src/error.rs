@@ -6,6 +6,9 @@
 use std::error::Error;
 use std::fmt;
 
+/// How many rules a router holds at most: rule ids are `u32`.
+const MAX_RULES: u64 = 1 << 32;
+
 /// Why [`HttpServer::route`](crate::HttpServer::route) (or any other rule registration)
 /// refused a rule.
 ///
@@ -43,6 +46,11 @@ pub enum RouteError {
         pattern: String,
         /// The Rust type name of the argument.
         type_name: &'static str,
+    },
+    /// The router already holds as many rules as rule ids can number (2^32).
+    TooManyRules {
+        /// The rule's path pattern.
+        pattern: String,
     },
     /// The path regex built from the pattern and the converters did not compile
     /// (for example it grew past the regex size limit).
@@ -98,6 +106,10 @@ impl fmt::Display for RouteError {
                 f,
                 "route `{pattern}`: can not find converter for type: {type_name} (register one with `converters_mut().add::<{type_name}>(regex)`)"
             ),
+            Self::TooManyRules { pattern } => write!(
+                f,
+                "route `{pattern}`: the router already holds {MAX_RULES} rules, the most it can number; route several paths with one rule and an `<arg>` instead"
+            ),
             Self::Regex { pattern, message } => {
                 write!(
                     f,
@@ -151,3 +163,22 @@ impl fmt::Display for ConverterError {
 }
 
 impl Error for ConverterError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Messages of errors the public tests cannot provoke (a router would need 2^32 rules).
+    #[test]
+    fn unreachable_in_tests_but_readable() {
+        let table = [(
+            RouteError::TooManyRules {
+                pattern: "/x".into(),
+            },
+            "route `/x`: the router already holds 4294967296 rules, the most it can number; route several paths with one rule and an `<arg>` instead",
+        )];
+        for (error, message) in table {
+            assert_eq!(error.to_string(), message);
+        }
+    }
+}
