@@ -160,6 +160,14 @@ impl Router {
                 arguments: arg_types.len(),
             });
         }
+        let surplus = arg_types.len() - parsed.placeholders();
+        if surplus > 1 || (surplus == 1 && !pattern.ends_with('/')) {
+            return Err(RouteError::SurplusArguments {
+                pattern: pattern.to_owned(),
+                placeholders: parsed.placeholders(),
+                arguments: arg_types.len(),
+            });
+        }
         let mut captures = Vec::with_capacity(arg_types.len());
         for ty in &arg_types {
             let converter =
