@@ -103,7 +103,7 @@ pub enum PatternErrorKind {
         /// The whole pattern with every placeholder written `<arg>`.
         suggestion: String,
     },
-    /// A path segment starts with `:name` (`/items/:id`), Express' placeholder syntax.
+    /// A path segment starts with `:name` (`/items/:id`), other routers' placeholder syntax.
     ColonPlaceholder {
         /// The placeholder as written, `:id`.
         found: String,

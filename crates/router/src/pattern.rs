@@ -113,7 +113,7 @@ enum MistakeKind {
     Unknown,
     /// `{name}` (or an unclosed `{name`), the syntax of most other routers.
     Brace,
-    /// A segment starting `:name`, Express' and Rails' syntax.
+    /// A segment starting `:name`, other routers' syntax.
     Colon,
     /// A `<` with no `>` before the end of its segment.
     Unclosed,
@@ -153,27 +153,32 @@ fn next_mistake(segment: &str, from: usize) -> Option<Mistake> {
     while let Some(offset) = segment[at..].find(['<', '{']) {
         let start = at + offset;
         let brace = segment[start..].starts_with('{');
-        let close = if brace { '}' } else { '>' };
+        let (close, unclosed) = if brace {
+            ('}', MistakeKind::Brace)
+        } else {
+            ('>', MistakeKind::Unclosed)
+        };
         let Some(length) = segment[start..].find(close) else {
-            let kind = if brace {
-                MistakeKind::Brace
-            } else {
-                MistakeKind::Unclosed
-            };
             return Some(Mistake {
-                kind,
+                kind: unclosed,
                 start,
                 end: segment.len(),
             });
         };
         let end = start + length + 1;
-        if brace || &segment[start..end] != PLACEHOLDER {
-            let kind = if brace {
-                MistakeKind::Brace
-            } else {
-                MistakeKind::Unknown
-            };
-            return Some(Mistake { kind, start, end });
+        if brace {
+            return Some(Mistake {
+                kind: MistakeKind::Brace,
+                start,
+                end,
+            });
+        }
+        if &segment[start..end] != PLACEHOLDER {
+            return Some(Mistake {
+                kind: MistakeKind::Unknown,
+                start,
+                end,
+            });
         }
         at = end;
     }
