@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
-use crate::Error;
+mod validate;
+
 pub use postern_limits::config::{
     ClientIpConfig, ConnectionLimits, IpFilter, Limits, RateLimit, SizeLimits,
 };
@@ -203,133 +204,5 @@ impl Configuration {
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
         self
-    }
-
-    /// Check every value a server would otherwise reject, or panic on deep in
-    /// hyper or h2; the error says what to fix.
-    pub fn validate(&self) -> Result<(), Error> {
-        self.limits
-            .validate()
-            .map_err(|e| Error::config("invalid limits", Some(Box::new(e))))?;
-        let h2 = &self.http2;
-        if !(16_384..=16_777_215).contains(&h2.max_frame_size) {
-            return Err(Error::config(
-                format!(
-                    "http2.max_frame_size {} is outside 16384..=16777215 (RFC 9113)",
-                    h2.max_frame_size
-                ),
-                None,
-            ));
-        }
-        const MAX_WINDOW: u32 = (1 << 31) - 1;
-        for (name, value) in [
-            ("initial_stream_window_size", h2.initial_stream_window_size),
-            (
-                "initial_connection_window_size",
-                h2.initial_connection_window_size,
-            ),
-        ] {
-            if value > MAX_WINDOW {
-                return Err(Error::config(
-                    format!("http2.{name} {value} is above 2147483647 (RFC 9113 §6.9.1)"),
-                    None,
-                ));
-            }
-        }
-        if u32::try_from(h2.max_send_buf_size).is_err() {
-            return Err(Error::config(
-                format!(
-                    "http2.max_send_buf_size {} is above 4294967295",
-                    h2.max_send_buf_size
-                ),
-                None,
-            ));
-        }
-        let t = &self.timeouts;
-        for (name, value) in [
-            ("keep_alive", t.keep_alive),
-            ("first_byte", t.first_byte),
-            ("request_head", t.request_head),
-            ("tls_handshake", t.tls_handshake),
-            ("body_idle", t.body_idle),
-            ("write_stall", t.write_stall),
-        ] {
-            if value.is_zero() {
-                return Err(Error::config(
-                    format!("timeouts.{name} is zero: give it a positive duration"),
-                    None,
-                ));
-            }
-            if value > Timeouts::MAX {
-                return Err(Error::config(
-                    format!("timeouts.{name} is {value:?}: at most 7 days"),
-                    None,
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn validation_table() {
-        let bad: Vec<(&str, Configuration)> = vec![
-            ("max_frame_size", {
-                let mut c = Configuration::default();
-                c.http2.max_frame_size = 1024;
-                c
-            }),
-            ("initial_connection_window_size", {
-                let mut c = Configuration::default();
-                c.http2.initial_connection_window_size = u32::MAX;
-                c
-            }),
-            ("initial_stream_window_size", {
-                let mut c = Configuration::default();
-                c.http2.initial_stream_window_size = 1 << 31;
-                c
-            }),
-            ("max_send_buf_size", {
-                let mut c = Configuration::default();
-                c.http2.max_send_buf_size = usize::MAX;
-                c
-            }),
-            ("keep_alive", {
-                let mut c = Configuration::default();
-                c.timeouts.keep_alive = Duration::ZERO;
-                c
-            }),
-            ("request_head", {
-                let mut c = Configuration::default();
-                c.timeouts.request_head = Duration::MAX;
-                c
-            }),
-            ("write_stall", {
-                let mut c = Configuration::default();
-                c.timeouts.write_stall = Timeouts::MAX + Duration::from_secs(1);
-                c
-            }),
-            ("invalid limits", {
-                let mut c = Configuration::default();
-                c.limits.rate.ipv6_prefix = 129;
-                c
-            }),
-        ];
-        for (what, config) in bad {
-            let error = config.validate().expect_err(what);
-            assert!(error.is_config(), "{what}: {error}");
-            assert!(error.to_string().contains(what), "{what}: {error}");
-        }
-        for good in [
-            Configuration::default(),
-            Configuration::strict(),
-            Configuration::disabled(),
-        ] {
-            assert!(good.validate().is_ok());
-        }
     }
 }

@@ -16,7 +16,7 @@
 use crate::convert::{
     ANY_REGEX, BOOL_REGEX, FLOAT_REGEX, SEGMENT_REGEX, SIGNED_REGEX, UNSIGNED_REGEX,
 };
-use crate::rule::Captures;
+use crate::inline::Captures;
 use regex_lite::Regex;
 
 /// The grammar of one default converter regex.

@@ -9,6 +9,12 @@
 
 use std::ops::{Deref, DerefMut};
 
+/// The captures of one path match. Six stay inline, the most path arguments a
+/// [`Handler`](crate::Handler) takes, so matching never allocates for them. They live here,
+/// not with the rules or the matchers, because both the rule and the fast matcher fill them:
+/// keeping them apart from both lets neither module import the other.
+pub(crate) type Captures<'p> = InlineVec<&'p str, 6>;
+
 /// A list of `Copy` items kept inline up to `N`, on the heap past it.
 #[derive(Debug, Clone)]
 pub(crate) struct InlineVec<T, const N: usize> {

@@ -11,8 +11,9 @@ use crate::error::RouteError;
 use crate::fast::FastMatcher;
 use crate::handler::{Erased, Handler, Reply};
 use crate::index::{Candidates, PrefixIndex, RuleIndex};
+use crate::inline::Captures;
 use crate::pattern::{Pattern, group_name};
-use crate::rule::{Captures, PathMatcher, Rule, RuleHandle, RuleId};
+use crate::rule::{PathMatcher, Rule, RuleHandle, RuleId};
 
 const RULE_TARGET: &str = "postern::router::rule";
 
@@ -101,20 +102,13 @@ impl Router {
         M: 'static,
     {
         let methods = methods.into();
-        let rule = self
-            .compile(
-                pattern,
-                methods,
-                H::arg_types(),
-                Arc::new(Erased::new(handler)),
-            )
+        let (id, rule) = self
+            .next_id(pattern)
+            .and_then(|id| {
+                let handler = Arc::new(Erased::new(handler));
+                Ok((id, self.compile(pattern, methods, H::arg_types(), handler)?))
+            })
             .inspect_err(|error| tracing::warn!(target: RULE_TARGET, %error, "route refused"))?;
-        let id = RuleId(
-            u32::try_from(self.rules.len()).map_err(|_| RouteError::Regex {
-                pattern: pattern.to_owned(),
-                message: "too many rules".to_owned(),
-            })?,
-        );
         tracing::debug!(
             target: RULE_TARGET,
             pattern,
@@ -125,12 +119,22 @@ impl Router {
         let prefix = rule.pattern.get(..rule.prefix_len).unwrap_or_default();
         self.index
             .insert(prefix, id.0, matches!(rule.matcher, PathMatcher::Literal));
+        let slot = self.rules.len();
         self.rules.push(rule);
-        let rule = self.rules.last_mut().ok_or(RouteError::Regex {
-            pattern: pattern.to_owned(),
-            message: "rule vanished".to_owned(),
-        })?;
+        // `slot` was the length before the push, so the rule is there.
+        let rule = &mut self.rules[slot];
         Ok(RuleHandle { id, rule })
+    }
+
+    /// The id the next rule gets. Ids are `u32`, half a `usize`, to keep the per-request
+    /// candidate lists small; the check comes first so a refused rule costs no regex
+    /// compilation.
+    fn next_id(&self, pattern: &str) -> Result<RuleId, RouteError> {
+        u32::try_from(self.rules.len())
+            .map(RuleId)
+            .map_err(|_| RouteError::TooManyRules {
+                pattern: pattern.to_owned(),
+            })
     }
 
     fn compile(
@@ -151,6 +155,14 @@ impl Router {
         })?;
         if parsed.placeholders() > arg_types.len() {
             return Err(RouteError::TooManyPlaceholders {
+                pattern: pattern.to_owned(),
+                placeholders: parsed.placeholders(),
+                arguments: arg_types.len(),
+            });
+        }
+        let surplus = arg_types.len() - parsed.placeholders();
+        if surplus > 1 || (surplus == 1 && !pattern.ends_with('/')) {
+            return Err(RouteError::SurplusArguments {
                 pattern: pattern.to_owned(),
                 placeholders: parsed.placeholders(),
                 arguments: arg_types.len(),

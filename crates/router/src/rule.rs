@@ -10,14 +10,7 @@ use regex_lite::Regex;
 use crate::convert::ArgType;
 use crate::fast::FastMatcher;
 use crate::handler::DynHandler;
-use crate::inline::InlineVec;
-
-/// The captures of one path match. Six stay inline, the most path arguments a [`Handler`]
-/// takes, so matching never allocates for them; more (possible only with a hand-written
-/// `Handler` impl) spill to the heap.
-///
-/// [`Handler`]: crate::Handler
-pub(crate) type Captures<'p> = InlineVec<&'p str, 6>;
+use crate::inline::Captures;
 
 /// A rule's position in registration order; earlier rules win.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -96,13 +96,37 @@ impl HttpServer {
 
     /// Registers `handler` for `pattern` and every known method (Qt's `route(path, handler)`).
     ///
-    /// The pattern's `<arg>` placeholders take the handler's path arguments in order; surplus
-    /// arguments are appended at the end (`/user/` with `|id: u32|` matches `/user/42`). The
-    /// decoded path must match whole; the query is ignored; a trailing slash counts.
+    /// The pattern's `<arg>` placeholders take the handler's path arguments in order. When the
+    /// handler takes more path arguments than the pattern has `<arg>`, the surplus is
+    /// **appended at the end of the pattern**, with nothing in between (Qt's rule):
+    /// `/user/` with `|id: u32|` is `/user/<arg>` and matches `/user/42`. Since nothing
+    /// separates an appended argument from the text before it, Postern takes one surplus
+    /// argument, after a final `/`: `/user` with `|id: u32|` (which would match `/user42`)
+    /// and `/user/` with `|a: u32, b: u32|` (which would split `/user/123` into `12` and `3`)
+    /// are refused; write an `<arg>` for each argument instead.
+    ///
+    /// Placeholders are written `<arg>` only: `{id}`, `:id` and an unclosed `<arg` are refused
+    /// with a message showing the `<arg>` pattern to use, rather than registered as literal
+    /// text that never matches. The decoded path must match whole; the query is ignored; a
+    /// trailing slash counts.
+    ///
+    /// ```
+    /// use postern_router::{HttpServer, RouteError};
+    ///
+    /// let mut server = HttpServer::new();
+    /// server.route("/user/", |id: u32| format!("User {id}"))?;
+    /// server.route("/user/<arg>/detail/", |id: u32, year: i32| format!("{id} {year}"))?;
+    /// let refused = server.route("/items/{id}", |id: u32| format!("Item {id}")).unwrap_err();
+    /// assert!(refused.to_string().ends_with(r#"use "/items/<arg>" instead of "/items/{id}""#));
+    /// let glued = server.route("/api/items", |id: u32| format!("Item {id}")).unwrap_err();
+    /// assert!(matches!(glued, RouteError::SurplusArguments { .. }));
+    /// # Ok::<(), RouteError>(())
+    /// ```
     ///
     /// # Errors
-    /// See [`RouteError`]: empty method set, bad pattern, more `<arg>` than path arguments, or
-    /// an argument type without a converter.
+    /// See [`RouteError`]: empty method set, bad pattern or placeholder, more `<arg>` than path
+    /// arguments, surplus arguments that would be glued, or an argument type without a
+    /// converter.
     pub fn route<H, M>(&mut self, pattern: &str, handler: H) -> Result<RuleHandle<'_>, RouteError>
     where
         H: Handler<M>,

@@ -20,7 +20,8 @@ fn server() -> HttpServer {
         format!("{a}-{}", String::from_utf8_lossy(&b))
     })
     .unwrap(); // 4
-    s.route("/api/v", |v: f32| format!("api {v}v")).unwrap(); // 5
+    s.route("/api/v<arg>", |v: f32| format!("api {v}v"))
+        .unwrap(); // 5
     s.route("/files/<arg>", |url: UrlPath| format!("file [{url}]"))
         .unwrap(); // 6
     s.route("/flag/<arg>", |on: bool| format!("flag {on}"))
@@ -33,8 +34,9 @@ fn server() -> HttpServer {
     s.route("/v1.0/x", || "escaped").unwrap(); // 11
     s.route_with_methods("/only-post", Method::Post, || "posted")
         .unwrap(); // 12
-    s.route("/a<b/c", || "angle").unwrap(); // 13
-    s.route("/user", |n: i32| format!("glued {n}")).unwrap(); // 14
+    s.route("/a+b>/c", || "regex syntax").unwrap(); // 13
+    s.route("/user<arg>", |n: i32| format!("glued {n}"))
+        .unwrap(); // 14
     s.route_with_methods("/m", Method::Get | Method::Put, || "get or put")
         .unwrap(); // 15
     s.route_with_methods("/m", Method::Delete, || "delete")
@@ -103,7 +105,9 @@ fn first_matching_rule_and_captures() {
         ("GET", "/v1a0/x", None),
         ("GET", "/only-post", None),
         ("POST", "/only-post", Some((12, &[]))),
-        ("GET", "/a%3Cb/c", Some((13, &[]))),
+        ("GET", "/a+b%3E/c", Some((13, &[]))),
+        ("GET", "/aab%3E/c", None),
+        ("GET", "/ab%3E/c", None),
         ("GET", "/user5", Some((14, &["5"]))),
         ("GET", "/m", Some((15, &[]))),
         ("PUT", "/m", Some((15, &[]))),

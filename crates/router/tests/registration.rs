@@ -64,14 +64,6 @@ fn errors_are_typed_and_readable() {
             },
             "route `user/<arg>`: the pattern must start with `/`",
         ),
-        (
-            s.route("/user/<id>", |a: u32| a.to_string()).map(drop),
-            RouteError::Pattern {
-                pattern: "/user/<id>".into(),
-                kind: PatternErrorKind::UnknownPlaceholder("<id>".into()),
-            },
-            "route `/user/<id>`: unknown placeholder `<id>`: placeholders are written `<arg>` and typed by the handler's arguments",
-        ),
     ];
     for (result, error, message) in table {
         assert_eq!(result, Err(error.clone()));
@@ -81,6 +73,181 @@ fn errors_are_typed_and_readable() {
         s.router().rules().is_empty(),
         "failed registrations add nothing"
     );
+}
+
+/// Placeholder syntax other than `<arg>` would register as literal text and never match the
+/// paths it was meant for: each form is refused, and the message shows the `<arg>` pattern.
+#[test]
+fn foreign_placeholders_are_refused_with_the_arg_form() {
+    type Make = fn(String, String) -> PatternErrorKind;
+    let unknown: Make =
+        |found, suggestion| PatternErrorKind::UnknownPlaceholder { found, suggestion };
+    let brace: Make = |found, suggestion| PatternErrorKind::BracePlaceholder { found, suggestion };
+    let colon: Make = |found, suggestion| PatternErrorKind::ColonPlaceholder { found, suggestion };
+    let unclosed: Make =
+        |found, suggestion| PatternErrorKind::UnclosedPlaceholder { found, suggestion };
+    // Pattern, the kind's constructor with what it found and the suggested pattern, message.
+    let table: &[(&str, Make, &str, &str, &str)] = &[
+        (
+            "/items/{id}",
+            brace,
+            "{id}",
+            "/items/<arg>",
+            "route `/items/{id}`: `{id}` is not a placeholder: placeholders are written `<arg>` and typed by the handler's arguments; use \"/items/<arg>\" instead of \"/items/{id}\"",
+        ),
+        (
+            "/items/{id}/tags",
+            brace,
+            "{id}",
+            "/items/<arg>/tags",
+            "route `/items/{id}/tags`: `{id}` is not a placeholder: placeholders are written `<arg>` and typed by the handler's arguments; use \"/items/<arg>/tags\" instead of \"/items/{id}/tags\"",
+        ),
+        (
+            "/items/{id",
+            brace,
+            "{id",
+            "/items/<arg>",
+            "route `/items/{id`: `{id` is not a placeholder: placeholders are written `<arg>` and typed by the handler's arguments; use \"/items/<arg>\" instead of \"/items/{id\"",
+        ),
+        (
+            "/items/:id",
+            colon,
+            ":id",
+            "/items/<arg>",
+            "route `/items/:id`: `:id` is not a placeholder: placeholders are written `<arg>` and typed by the handler's arguments; use \"/items/<arg>\" instead of \"/items/:id\"",
+        ),
+        (
+            "/items/:id.json",
+            colon,
+            ":id",
+            "/items/<arg>.json",
+            "route `/items/:id.json`: `:id` is not a placeholder: placeholders are written `<arg>` and typed by the handler's arguments; use \"/items/<arg>.json\" instead of \"/items/:id.json\"",
+        ),
+        (
+            "/items/<arg",
+            unclosed,
+            "<arg",
+            "/items/<arg>",
+            "route `/items/<arg`: `<arg` is an unclosed placeholder (a `<` always opens one): placeholders are written `<arg>` and typed by the handler's arguments; use \"/items/<arg>\" instead of \"/items/<arg\"",
+        ),
+        (
+            "/items/<arg/x",
+            unclosed,
+            "<arg",
+            "/items/<arg>/x",
+            "route `/items/<arg/x`: `<arg` is an unclosed placeholder (a `<` always opens one): placeholders are written `<arg>` and typed by the handler's arguments; use \"/items/<arg>/x\" instead of \"/items/<arg/x\"",
+        ),
+        (
+            "/user/<id>",
+            unknown,
+            "<id>",
+            "/user/<arg>",
+            "route `/user/<id>`: unknown placeholder `<id>`: placeholders are written `<arg>` and typed by the handler's arguments; use \"/user/<arg>\" instead of \"/user/<id>\"",
+        ),
+    ];
+    let mut s = HttpServer::new();
+    for (pattern, make, found, suggestion, message) in table {
+        let expected = RouteError::Pattern {
+            pattern: (*pattern).to_owned(),
+            kind: make((*found).to_owned(), (*suggestion).to_owned()),
+        };
+        let result = s.route(pattern, |id: u32| id.to_string()).map(drop);
+        assert_eq!(result, Err(expected.clone()), "{pattern}");
+        assert_eq!(expected.to_string(), *message, "{pattern}");
+    }
+    assert!(s.router().rules().is_empty());
+}
+
+/// More path arguments than `<arg>`: the surplus is appended at the end of the pattern, so it
+/// must come after a final `/`, and only one can (two would be glued to each other).
+#[test]
+fn surplus_arguments_need_a_final_slash_and_are_at_most_one() {
+    let mut s = HttpServer::new();
+    let surplus = |pattern: &str, placeholders, arguments| RouteError::SurplusArguments {
+        pattern: pattern.to_owned(),
+        placeholders,
+        arguments,
+    };
+    let table: Vec<(Result<(), RouteError>, RouteError, &str)> = vec![
+        (
+            s.route("/api/items", |id: u32| id.to_string()).map(drop),
+            surplus("/api/items", 0, 1),
+            "route `/api/items`: the handler takes 1 path argument(s) but the pattern has 0 `<arg>` placeholder(s); surplus arguments are appended at the end of the pattern with nothing before or between them, which works only for one argument after a final `/`: use \"/api/items/<arg>\" or \"/api/items/\" instead of \"/api/items\"",
+        ),
+        (
+            s.route("/img/<arg>-image.jpg", |a: u32, b: u32| format!("{a}{b}"))
+                .map(drop),
+            surplus("/img/<arg>-image.jpg", 1, 2),
+            "route `/img/<arg>-image.jpg`: the handler takes 2 path argument(s) but the pattern has 1 `<arg>` placeholder(s); surplus arguments are appended at the end of the pattern with nothing before or between them, which works only for one argument after a final `/`: use \"/img/<arg>-image.jpg/<arg>\" or \"/img/<arg>-image.jpg/\" instead of \"/img/<arg>-image.jpg\"",
+        ),
+        (
+            s.route("/page/<arg>", |a: u32, b: u32| format!("{a}{b}"))
+                .map(drop),
+            surplus("/page/<arg>", 1, 2),
+            "route `/page/<arg>`: the handler takes 2 path argument(s) but the pattern has 1 `<arg>` placeholder(s); surplus arguments are appended at the end of the pattern with nothing before or between them, which works only for one argument after a final `/`: use \"/page/<arg>/<arg>\" or \"/page/<arg>/\" instead of \"/page/<arg>\"",
+        ),
+        (
+            s.route("/user/", |a: u32, b: u32| format!("{a}{b}"))
+                .map(drop),
+            surplus("/user/", 0, 2),
+            "route `/user/`: the handler takes 2 path argument(s) but the pattern has 0 `<arg>` placeholder(s); surplus arguments are appended at the end of the pattern with nothing before or between them, which works only for one argument after a final `/`: use \"/user/<arg>/<arg>\" instead of \"/user/\"",
+        ),
+        (
+            s.route("/api", |a: u32, b: String, c: bool| format!("{a}{b}{c}"))
+                .map(drop),
+            surplus("/api", 0, 3),
+            "route `/api`: the handler takes 3 path argument(s) but the pattern has 0 `<arg>` placeholder(s); surplus arguments are appended at the end of the pattern with nothing before or between them, which works only for one argument after a final `/`: use \"/api/<arg>/<arg>/<arg>\" instead of \"/api\"",
+        ),
+    ];
+    for (result, error, message) in table {
+        assert_eq!(result, Err(error.clone()));
+        assert_eq!(error.to_string(), message);
+    }
+    assert!(s.router().rules().is_empty());
+}
+
+/// The shapes that stay valid register, and each answers the path it was written for.
+#[tokio::test]
+async fn accepted_shapes_register_and_match() {
+    let mut s = HttpServer::new();
+    // A surplus argument after a final `/` (Qt's `/user/` + `|id|`).
+    s.route("/user/", |id: u32| format!("user {id}")).unwrap();
+    s.route("/", |id: u32| format!("root {id}")).unwrap();
+    s.route("/q/<arg>/log/", |id: i32, level: u8| {
+        format!("q {id} {level}")
+    })
+    .unwrap();
+    // As many arguments as `<arg>`, wherever they are, glued or not: the author wrote them.
+    s.route("/items/<arg>", |id: u32| format!("item {id}"))
+        .unwrap();
+    s.route("/v<arg>", |v: f32| format!("v {v}")).unwrap();
+    s.route("/p/<arg><arg>", |n: u32, unit: String| {
+        format!("p {n} {unit}")
+    })
+    .unwrap();
+    // Text that only looks like placeholder syntax is literal.
+    s.route("/v1:batch", || "colon inside").unwrap();
+    s.route("/port/:8080", || "colon before a digit").unwrap();
+    s.route("/a>b}", || "closers alone").unwrap();
+    let table: &[(&str, &str)] = &[
+        ("/user/42", "user 42"),
+        ("/7", "root 7"),
+        ("/q/-3/log/9", "q -3 9"),
+        ("/items/5", "item 5"),
+        ("/v2.5", "v 2.5"),
+        ("/p/12px", "p 12 px"),
+        ("/v1:batch", "colon inside"),
+        ("/port/:8080", "colon before a digit"),
+        ("/a%3Eb%7D", "closers alone"),
+    ];
+    for (path, body) in table {
+        let answer = call(&s, "GET", path).await;
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (StatusCode::OK, *body),
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -2,12 +2,14 @@
 //!
 //! One macro expands, per arity, eight special-argument shapes (none, `Request`, `&Request`,
 //! `Responder`, and the four request/responder pairs) times two return kinds (value or
-//! future). The local names `request`, `responder` and `captures` are passed in so that the
-//! generated bodies and the parameters they use share one hygiene context.
+//! future), each next to its [`Sealed`] twin with the same bounds. The local names `request`,
+//! `responder` and `captures` are passed in so that the generated bodies and the parameters
+//! they use share one hygiene context.
 
 use super::marker::{
     Async, Plain, Req, ReqRef, ReqRefResp, ReqResp, Resp, RespReq, RespReqRef, Sync,
 };
+use super::sealed::Sealed;
 use super::{Handler, Reply, next_arg};
 use crate::convert::{ArgType, FromCapture};
 use postern_core::{IntoResponse, Request, Responder};
@@ -32,6 +34,14 @@ macro_rules! handler_impls {
     // Shapes without a responder: the handler returns a response (or a future of one).
     (@value [$request:ident, $responder:ident, $captures:ident] [$($A:ident),*]
         $shape:ident, [$($ty:ty),*], [$($val:expr),*]) => {
+        impl<F, R, $($A,)*> Sealed<(fn($($A,)*), $shape, Sync)> for F
+        where
+            F: Fn($($A,)* $($ty,)*) -> R + Send + std::marker::Sync + 'static,
+            R: IntoResponse,
+            $($A: FromCapture,)*
+        {
+        }
+
         impl<F, R, $($A,)*> Handler<(fn($($A,)*), $shape, Sync)> for F
         where
             F: Fn($($A,)* $($ty,)*) -> R + Send + std::marker::Sync + 'static,
@@ -51,6 +61,15 @@ macro_rules! handler_impls {
                 $(let $A: $A = next_arg(&mut iter)?;)*
                 Some(Reply::ready((self)($($A,)* $($val,)*)))
             }
+        }
+
+        impl<F, Fut, $($A,)*> Sealed<(fn($($A,)*), $shape, Async)> for F
+        where
+            F: Fn($($A,)* $($ty,)*) -> Fut + Send + std::marker::Sync + 'static,
+            Fut: Future + Send + 'static,
+            Fut::Output: IntoResponse,
+            $($A: FromCapture,)*
+        {
         }
 
         impl<F, Fut, $($A,)*> Handler<(fn($($A,)*), $shape, Async)> for F
@@ -79,6 +98,13 @@ macro_rules! handler_impls {
     // Shapes with a responder: the handler returns `()` (or a future of `()`).
     (@unit [$request:ident, $responder:ident, $captures:ident] [$($A:ident),*]
         $shape:ident, [$($ty:ty),*], [$($val:expr),*]) => {
+        impl<F, $($A,)*> Sealed<(fn($($A,)*), $shape, Sync)> for F
+        where
+            F: Fn($($A,)* $($ty,)*) + Send + std::marker::Sync + 'static,
+            $($A: FromCapture,)*
+        {
+        }
+
         impl<F, $($A,)*> Handler<(fn($($A,)*), $shape, Sync)> for F
         where
             F: Fn($($A,)* $($ty,)*) + Send + std::marker::Sync + 'static,
@@ -98,6 +124,14 @@ macro_rules! handler_impls {
                 (self)($($A,)* $($val,)*);
                 Some(Reply::Ready(None))
             }
+        }
+
+        impl<F, Fut, $($A,)*> Sealed<(fn($($A,)*), $shape, Async)> for F
+        where
+            F: Fn($($A,)* $($ty,)*) -> Fut + Send + std::marker::Sync + 'static,
+            Fut: Future<Output = ()> + Send + 'static,
+            $($A: FromCapture,)*
+        {
         }
 
         impl<F, Fut, $($A,)*> Handler<(fn($($A,)*), $shape, Async)> for F

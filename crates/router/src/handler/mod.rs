@@ -48,7 +48,9 @@ use postern_core::{IntoResponse, Request, Responder, Response};
 /// A function or closure that can answer a route; see the [module docs](self).
 ///
 /// `M` is a marker the compiler infers from the handler's signature; you never name it.
-/// The trait is implemented for every allowed signature and cannot be implemented by hand.
+/// The trait is implemented for every allowed signature and is sealed: it cannot be
+/// implemented outside this crate, so every handler has at most six path arguments and the
+/// router's captures never leave the stack.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a route handler",
     label = "not a valid handler signature",
@@ -56,7 +58,7 @@ use postern_core::{IntoResponse, Request, Responder, Response};
     note = "without a `Responder` it returns something implementing `IntoResponse` (or a future of it); with a `Responder` it returns `()` (or a future of `()`)",
     note = "closure arguments need explicit types, e.g. `|id: u32, request: &Request| ...`"
 )]
-pub trait Handler<M>: Send + Sync + Sized + 'static {
+pub trait Handler<M>: sealed::Sealed<M> + Send + Sync + Sized + 'static {
     /// The path-argument types, in order. Used when the rule is registered.
     #[doc(hidden)]
     fn arg_types() -> Vec<ArgType>;
@@ -74,6 +76,17 @@ pub trait Handler<M>: Send + Sync + Sized + 'static {
         request: &Request,
         responder: &mut Option<Responder>,
     ) -> Option<Reply>;
+}
+
+/// The seal of [`Handler`]: a supertrait nobody outside the crate can name, implemented next to
+/// each `Handler` impl with the same bounds, so a hand-written `Handler` impl cannot compile.
+mod sealed {
+    /// Implemented exactly for the types that implement [`Handler`](super::Handler).
+    #[diagnostic::on_unimplemented(
+        message = "`Handler` is sealed: `{Self}` cannot implement it",
+        note = "use a function or closure with one of the allowed signatures as the handler"
+    )]
+    pub trait Sealed<M> {}
 }
 
 /// What calling a handler produced.
