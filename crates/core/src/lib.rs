@@ -58,7 +58,7 @@
 //!   at the deadline and report how many were cut.
 //!
 //! # Differences from Qt HTTP Server
-//! Qt's quirks that Postern fixes on purpose:
+//! What a Qt user would notice, each on purpose:
 //! - HEAD responses never carry a body (HTTP/1 and HTTP/2); `postern-router`
 //!   answers HEAD with GET routes.
 //! - `Connection: close` is honoured; HTTP/1.0 connections close unless the
@@ -68,16 +68,26 @@
 //!   TLS only.
 //! - Malformed requests get hyper's error status and a close instead of a
 //!   silent close; header and body errors are 400 or 413, never a handler
-//!   call with a partial body.
+//!   call with a partial body. Ambiguous HTTP/1 heads (no `Host` on 1.1,
+//!   two `Host`s, a transfer coding other than `chunked`) get 400 too.
 //! - A [`Responder`] dropped without writing answers 500; Qt sends nothing
 //!   and the client waits forever.
+//! - A `String` or `&str` answer is `text/plain; charset=utf-8` (Qt sends
+//!   `text/plain`, leaving the client to guess the encoding).
 //! - JSON is compact everywhere (Qt's responder indents it).
 //! - The server sets `content-length` itself; a handler's own value is not
 //!   duplicated.
 //! - An absolute-form target's authority wins over `Host` (RFC 9112), and a
 //!   missing port stays missing (Qt reports port 0).
 //! - The IP allow/deny lists and the rate limit apply to HTTP/2 as well, and
-//!   a 403 ends the request (Qt carried on to the handler).
+//!   a 403 ends the request (Qt carried on to the handler). The rate limit
+//!   spreads each second's budget evenly (GCRA) instead of Qt's fixed
+//!   1000 ms window.
+//! - Slow clients are cut: besides Qt's keep-alive timeout, a request head,
+//!   a request body and a response write each have a deadline
+//!   ([`config::Timeouts`]) that Qt does not have.
+//! - A handler runs to completion when its client goes away, as in Qt, but
+//!   in a task of its own: the server does not wait for it at shutdown.
 //! - Informational (1xx) responses other than hyper's automatic
 //!   `100 Continue` cannot be written: hyper's server has no API for them.
 //!
