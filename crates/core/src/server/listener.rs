@@ -238,6 +238,32 @@ fn admit<M>(
         })
 }
 
+/// Any byte stream a connection can run on.
+pub(crate) trait Io:
+    tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static
+{
+}
+
+impl<I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static> Io for I {}
+
+/// Admit and serve a connection that did not come through a listener.
+pub(crate) fn serve_accepted<M: MakeConnService>(
+    shared: &Arc<Shared<M>>,
+    io: Box<dyn Io>,
+    info: ConnectionInfo,
+) {
+    if *shared.core.phase.borrow() != Phase::Running {
+        return;
+    }
+    match admit(shared, info.client_addr().map(|addr| addr.ip())) {
+        Ok(permit) => {
+            let serve = serve_connection(Arc::clone(shared), io, info);
+            spawn_connection(shared, permit, serve);
+        }
+        Err(_) => refuse_bounded(shared, io, refusal_wait(shared)),
+    }
+}
+
 /// Accept until the server stops running.
 pub(crate) async fn accept_loop<M: MakeConnService>(shared: Arc<Shared<M>>, bound: Bound) {
     let mut phase = shared.core.phase.subscribe();

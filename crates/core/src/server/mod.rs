@@ -210,6 +210,7 @@ pub struct ShutdownReport {
 trait Serving: Send + Sync + 'static {
     fn core(&self) -> &Core;
     fn accept(self: Arc<Self>, bound: Bound) -> JoinHandle<()>;
+    fn serve_io(self: Arc<Self>, io: Box<dyn listener::Io>, info: crate::ConnectionInfo);
 }
 
 impl<M: MakeConnService> Serving for Shared<M> {
@@ -219,6 +220,10 @@ impl<M: MakeConnService> Serving for Shared<M> {
 
     fn accept(self: Arc<Self>, bound: Bound) -> JoinHandle<()> {
         tokio::spawn(accept_loop(self, bound))
+    }
+
+    fn serve_io(self: Arc<Self>, io: Box<dyn listener::Io>, info: crate::ConnectionInfo) {
+        listener::serve_accepted(&self, io, info);
     }
 }
 
@@ -279,6 +284,47 @@ impl RunningServer {
     #[cfg_attr(docsrs, doc(cfg(unix)))]
     pub async fn bind_unix(&self, path: impl Into<PathBuf>) -> Result<ListenAddr, Error> {
         self.bind(Bind::Unix(path.into())).await
+    }
+
+    /// Serve one connection that arrived some other way than through a
+    /// listener (a custom transport such as a serial line or a vsock, or an
+    /// in-memory stream in a test or a fuzzer), exactly as a listener would:
+    /// counted against the connection caps by `info`'s
+    /// [`client_addr`](crate::ConnectionInfo::client_addr) (refused with the
+    /// caps' 429 or GOAWAY), with the same protocol detection, timeouts,
+    /// limits and shutdown. The connection runs in a task of its own.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use postern_core::{AbstractHttpServer, ConnectionInfo, Handled, Request, Responder, Server, Transport};
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// struct Hello;
+    /// impl AbstractHttpServer for Hello {
+    ///     async fn handle_request(&self, _: &Request, responder: Responder) -> Handled {
+    ///         responder.write_with_mime("hi", "text/plain", StatusCode::OK);
+    ///         Handled::Yes
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let running = Server::builder().bind_tcp("127.0.0.1:0").serve_abstract(Hello).await?;
+    /// let (mut client, server_side) = tokio::io::duplex(4096);
+    /// let info = ConnectionInfo::new(Transport::Unknown, Some("192.0.2.7:4000".parse()?), None, None);
+    /// running.serve_io(server_side, info);
+    /// client.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").await?;
+    /// let mut answer = String::new();
+    /// client.read_to_string(&mut answer).await?;
+    /// assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
+    /// assert!(answer.ends_with("\r\n\r\nhi"));
+    /// # Ok(()) }
+    /// ```
+    pub fn serve_io<I>(&self, io: I, info: crate::ConnectionInfo)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        Arc::clone(&self.shared).serve_io(Box::new(io), info);
     }
 
     fn core(&self) -> &Core {
