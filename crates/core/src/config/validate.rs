@@ -196,7 +196,7 @@ mod tests {
     use bytes::Bytes;
     use http::{Request, Response, StatusCode};
     use http_body_util::Empty;
-    use postern_limits::SizeLimitLayer;
+    use postern_limits::size::SizeLimitLayer;
     use postern_limits::config::{Limits, parse_subnet};
     use tower::{ServiceBuilder, ServiceExt, service_fn};
 

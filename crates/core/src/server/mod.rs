@@ -98,6 +98,7 @@ impl Server {
         ServerBuilder {
             configuration: Configuration::default(),
             binds: Vec::new(),
+            backlog: DEFAULT_BACKLOG,
         }
     }
 }
@@ -106,6 +107,7 @@ impl Server {
 pub struct ServerBuilder {
     configuration: Configuration,
     binds: Vec<Bind>,
+    backlog: u32,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -121,6 +123,16 @@ impl ServerBuilder {
     /// Use this configuration (default: [`Configuration::default`], Qt's).
     pub fn configuration(mut self, configuration: Configuration) -> Self {
         self.configuration = configuration;
+        self
+    }
+
+    /// How many connections the kernel may queue for each TCP and TLS
+    /// listener before accept takes them (`listen(2)`'s backlog, capped by
+    /// the system's `net.core.somaxconn`). Default 1024: a flood of connects
+    /// must not leave a normal client waiting a second for a SYN retry, as
+    /// the common default of 128 does.
+    pub fn listen_backlog(mut self, backlog: u32) -> Self {
+        self.backlog = backlog;
         self
     }
 
@@ -185,7 +197,7 @@ impl ServerBuilder {
             ));
         }
         let running = RunningServer {
-            shared: Shared::new(make, self.configuration)?,
+            shared: Shared::new(make, self.configuration, self.backlog)?,
             listeners: std::sync::Mutex::new(Vec::new()),
         };
         for bind in self.binds {
@@ -248,9 +260,9 @@ impl std::fmt::Debug for RunningServer {
 impl RunningServer {
     async fn bind(&self, bind: Bind) -> Result<ListenAddr, Error> {
         let bound = match bind {
-            Bind::Tcp(addr) => Bound::Tcp(bind_tcp(&addr).await?),
+            Bind::Tcp(addr) => Bound::Tcp(bind_tcp(&addr, self.core().backlog).await?),
             #[cfg(feature = "tls")]
-            Bind::Tls(addr, tls) => Bound::Tls(bind_tcp(&addr).await?, tls),
+            Bind::Tls(addr, tls) => Bound::Tls(bind_tcp(&addr, self.core().backlog).await?, tls),
             #[cfg(unix)]
             Bind::Unix(path) => {
                 let listener = tokio::net::UnixListener::bind(&path)
@@ -406,14 +418,17 @@ impl RunningServer {
     }
 }
 
-async fn bind_tcp(addr: &str) -> Result<tokio::net::TcpListener, Error> {
+/// The listen backlog of [`ServerBuilder::listen_backlog`].
+const DEFAULT_BACKLOG: u32 = 1024;
+
+async fn bind_tcp(addr: &str, backlog: u32) -> Result<tokio::net::TcpListener, Error> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host(addr)
         .await
         .map_err(|e| Error::bind(format!("{addr:?} (not an address: use \"host:port\")"), e))?
         .collect();
     let mut last = None;
     for candidate in addrs {
-        match tokio::net::TcpListener::bind(candidate).await {
+        match listen(candidate, backlog) {
             Ok(listener) => return Ok(listener),
             Err(e) => last = Some((candidate, e)),
         }
@@ -428,6 +443,20 @@ async fn bind_tcp(addr: &str) -> Result<tokio::net::TcpListener, Error> {
             ),
         ),
     })
+}
+
+/// Bind and listen with `backlog`, as `TcpListener::bind` does otherwise
+/// (address reuse on Unix, so a restarted server can bind at once).
+fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
 #[cfg(test)]
@@ -455,5 +484,42 @@ mod tests {
                 .contains("no listener: call bind_tcp, bind_tls or bind_unix before serve"),
             "{error}"
         );
+    }
+
+    /// The backlog `ss` reports for the listener on `port` (its Send-Q).
+    fn listen_queue(port: u16) -> u32 {
+        let output = std::process::Command::new("ss")
+            .args(["-ltnH", &format!("sport = :{port}")])
+            .output()
+            .expect("ss (iproute2) runs");
+        let text = String::from_utf8_lossy(&output.stdout);
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        assert_eq!(fields.first(), Some(&"LISTEN"), "ss printed {text:?}");
+        fields[2].parse().expect("Send-Q is the backlog")
+    }
+
+    #[tokio::test]
+    async fn listeners_use_the_configured_backlog() {
+        let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .expect("somaxconn")
+            .trim()
+            .parse()
+            .expect("a number");
+        let default = Server::builder()
+            .bind_tcp("127.0.0.1:0")
+            .serve_abstract(Declines)
+            .await
+            .expect("serve");
+        assert_eq!(listen_queue(default.ports()[0]), 1024.min(somaxconn));
+        let small = Server::builder()
+            .listen_backlog(7)
+            .bind_tcp("127.0.0.1:0")
+            .serve_abstract(Declines)
+            .await
+            .expect("serve");
+        assert_eq!(listen_queue(small.ports()[0]), 7);
+        // Listeners added later use it too.
+        let added = small.bind_tcp("127.0.0.1:0").await.expect("bind");
+        assert_eq!(listen_queue(added.port().expect("a port")), 7);
     }
 }

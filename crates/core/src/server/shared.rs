@@ -41,6 +41,8 @@ pub(crate) struct Core {
     drained: Notify,
     /// Refusals over the connection caps being answered now (per server).
     pub(crate) pending_refusals: AtomicUsize,
+    /// The listen backlog of every TCP and TLS listener.
+    pub(crate) backlog: u32,
 }
 
 /// A server's core and the make-service of its connections.
@@ -54,7 +56,7 @@ fn limits_error(error: postern_limits::config::ConfigError) -> Error {
 }
 
 impl<M: MakeConnService> Shared<M> {
-    pub(crate) fn new(make: M, config: Configuration) -> Result<Arc<Self>, Error> {
+    pub(crate) fn new(make: M, config: Configuration, backlog: u32) -> Result<Arc<Self>, Error> {
         let layer = LimitsLayer::try_new(&config.limits).map_err(limits_error)?;
         let snapshot = Snapshot {
             generation: 0,
@@ -71,6 +73,7 @@ impl<M: MakeConnService> Shared<M> {
                 cut: AtomicUsize::new(0),
                 drained: Notify::new(),
                 pending_refusals: AtomicUsize::new(0),
+                backlog,
             },
             make,
         }))
