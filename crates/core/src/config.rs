@@ -67,6 +67,43 @@ impl Default for Http2Settings {
     }
 }
 
+/// A minimum data rate: after `grace`, the bytes moved must average at least
+/// `bytes_per_second` over the whole time the server waited for the client.
+///
+/// ```
+/// use std::time::Duration;
+/// use postern_core::config::MinDataRate;
+/// let rate = MinDataRate::new(240, Duration::from_secs(5));
+/// assert_eq!(rate.bytes_per_second, 240);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MinDataRate {
+    /// The slowest average rate accepted, in bytes per second (at least 1).
+    pub bytes_per_second: u32,
+    /// How long a transfer may run before its rate is checked.
+    pub grace: Duration,
+}
+
+impl MinDataRate {
+    /// `bytes_per_second` after `grace`.
+    pub const fn new(bytes_per_second: u32, grace: Duration) -> Self {
+        MinDataRate {
+            bytes_per_second,
+            grace,
+        }
+    }
+}
+
+impl Default for MinDataRate {
+    /// 240 bytes per second after a 5 s grace, Kestrel's defaults: a client on
+    /// the slowest mobile link passes, a trickle meant to hold the
+    /// connection does not.
+    fn default() -> Self {
+        MinDataRate::new(240, Duration::from_secs(5))
+    }
+}
+
 /// The server's timeouts. Each bounds how long a client can hold a
 /// connection doing nothing useful.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,11 +126,38 @@ pub struct Timeouts {
     /// While the server has a response to write, the client must take some of
     /// it within this long (clients that stop reading). Default 30 s.
     pub write_stall: Duration,
+    /// While handlers wait for request bodies, the bytes must arrive at least
+    /// this fast (each waiting body counts: two slow bodies on one HTTP/2
+    /// connection owe twice the rate). Too slow: the body fails, the handler
+    /// answers **408** (with `connection: close` on HTTP/1). Default
+    /// [`MinDataRate::default`] (240 B/s after 5 s); `None` turns it off.
+    pub min_request_body_rate: Option<MinDataRate>,
+    /// While a response waits for the client to take it (a full socket on
+    /// HTTP/1, an exhausted flow-control window on HTTP/2), the client must
+    /// take it at least this fast. Too slow: the connection is closed (after
+    /// a GOAWAY on HTTP/2), as the response is already under way. Default
+    /// [`MinDataRate::default`] (240 B/s after 5 s); `None` turns it off.
+    pub min_response_rate: Option<MinDataRate>,
 }
 
 impl Timeouts {
     /// The longest timeout accepted: 7 days.
     pub const MAX: Duration = Duration::from_secs(7 * 24 * 3600);
+
+    /// Nothing is cut for being slow: every timeout at [`Timeouts::MAX`] and
+    /// no minimum data rates. For trusted networks and tests only.
+    pub fn disabled() -> Self {
+        Timeouts {
+            keep_alive: Timeouts::MAX,
+            first_byte: Timeouts::MAX,
+            request_head: Timeouts::MAX,
+            tls_handshake: Timeouts::MAX,
+            body_idle: Timeouts::MAX,
+            write_stall: Timeouts::MAX,
+            min_request_body_rate: None,
+            min_response_rate: None,
+        }
+    }
 }
 
 impl Default for Timeouts {
@@ -105,6 +169,8 @@ impl Default for Timeouts {
             tls_handshake: Duration::from_secs(10),
             body_idle: Duration::from_secs(30),
             write_stall: Duration::from_secs(30),
+            min_request_body_rate: Some(MinDataRate::default()),
+            min_response_rate: Some(MinDataRate::default()),
         }
     }
 }

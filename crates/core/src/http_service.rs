@@ -200,6 +200,8 @@ async fn run_handler<T, B>(
 fn body_error_response(error: BoxError, version: http::Version) -> http::Response<ResponseBody> {
     let status = if postern_limits::size::is_body_too_large(&*error) {
         StatusCode::PAYLOAD_TOO_LARGE
+    } else if crate::server::is_body_timeout(&*error) {
+        StatusCode::REQUEST_TIMEOUT
     } else {
         StatusCode::BAD_REQUEST
     };

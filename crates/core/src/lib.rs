@@ -121,8 +121,8 @@ pub use responder::{
 };
 pub use response::{IntoResponse, Response};
 pub use server::{
-    IncomingBody, ListenAddr, RequestBody, RunningServer, ServeService, Server, ServerBuilder,
-    ShutdownReport,
+    BodyTimedOut, IncomingBody, ListenAddr, RequestBody, RunningServer, ServeService, Server,
+    ServerBuilder, ShutdownReport,
 };
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]

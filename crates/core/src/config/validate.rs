@@ -186,6 +186,23 @@ fn check_timeouts(t: &Timeouts) -> Result<(), Error> {
             return invalid(format!("timeouts.{name} is {value:?}: at most 7 days"));
         }
     }
+    for (name, rate) in [
+        ("min_request_body_rate", t.min_request_body_rate),
+        ("min_response_rate", t.min_response_rate),
+    ] {
+        let Some(rate) = rate else { continue };
+        if rate.bytes_per_second == 0 {
+            return invalid(format!(
+                "timeouts.{name}.bytes_per_second is zero: give a positive rate, or None to turn the check off"
+            ));
+        }
+        if rate.grace > Timeouts::MAX {
+            return invalid(format!(
+                "timeouts.{name}.grace is {:?}: at most 7 days",
+                rate.grace
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -196,11 +213,12 @@ mod tests {
     use bytes::Bytes;
     use http::{Request, Response, StatusCode};
     use http_body_util::Empty;
-    use postern_limits::size::SizeLimitLayer;
     use postern_limits::config::{Limits, parse_subnet};
+    use postern_limits::size::SizeLimitLayer;
     use tower::{ServiceBuilder, ServiceExt, service_fn};
 
     use super::*;
+    use crate::config::MinDataRate;
 
     type Change = fn(&mut Configuration);
 
@@ -293,6 +311,20 @@ mod tests {
                 |c| c.timeouts.write_stall = Timeouts::MAX + Duration::from_secs(1),
                 "timeouts.write_stall is 604801s: at most 7 days",
             ),
+            (
+                |c| {
+                    c.timeouts.min_request_body_rate =
+                        Some(MinDataRate::new(0, Duration::from_secs(5)))
+                },
+                "timeouts.min_request_body_rate.bytes_per_second is zero: give a positive rate, or None to turn the check off",
+            ),
+            (
+                |c| {
+                    c.timeouts.min_response_rate =
+                        Some(MinDataRate::new(1, Timeouts::MAX + Duration::from_secs(1)))
+                },
+                "timeouts.min_response_rate.grace is 604801s: at most 7 days",
+            ),
         ];
         for (change, message) in table {
             let mut config = Configuration::default();
@@ -319,6 +351,11 @@ mod tests {
                     .with_max_total_header(Some(MIN_TOTAL_HEADER));
             }),
             ("no request body", |c| c.limits.sizes.max_body = Some(0)),
+            ("timeouts disabled", |c| c.timeouts = Timeouts::disabled()),
+            ("slowest rates", |c| {
+                c.timeouts.min_request_body_rate = Some(MinDataRate::new(1, Duration::ZERO));
+                c.timeouts.min_response_rate = Some(MinDataRate::new(1, Timeouts::MAX));
+            }),
             ("per-host cap equal to the total", |c| {
                 c.limits.connections.max_connections = 10;
                 c.limits.connections.max_per_host = 10;

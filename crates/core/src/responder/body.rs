@@ -39,7 +39,7 @@ enum Kind {
     Stream(mpsc::Receiver<StreamItem>),
     /// Frames already taken from the body that follows (see
     /// [`ResponseBody::after`]).
-    Buffered(VecDeque<Frame<Bytes>>, Box<ResponseBody>),
+    Buffered(Box<(VecDeque<Frame<Bytes>>, ResponseBody)>),
 }
 
 /// A handler's future, still running when its response head was written.
@@ -65,9 +65,10 @@ pub(crate) fn run_to_completion(handler: HandlerTask) {
 /// body is dropped early.
 pub struct ResponseBody {
     kind: Kind,
-    /// The handler still running, if any. A `Mutex` only so the body stays
-    /// `Sync`: it is reached through `&mut` (`get_mut`), never locked.
-    handler: Option<Mutex<HandlerTask>>,
+    /// The handler still running, if any (boxed: it is rare, and the body
+    /// stays small). A `Mutex` only so the body stays `Sync`: it is reached
+    /// through `&mut` (`get_mut`), never locked.
+    handler: Option<Box<Mutex<HandlerTask>>>,
 }
 
 impl fmt::Debug for ResponseBody {
@@ -77,7 +78,7 @@ impl fmt::Debug for ResponseBody {
                 .debug_tuple("ResponseBody::Full")
                 .field(&b.as_ref().map_or(0, Bytes::len))
                 .finish(),
-            Kind::Stream(_) | Kind::Buffered(..) => f.write_str("ResponseBody::Stream"),
+            Kind::Stream(_) | Kind::Buffered(_) => f.write_str("ResponseBody::Stream"),
         }
     }
 }
@@ -132,14 +133,14 @@ impl ResponseBody {
             return self;
         }
         ResponseBody {
-            kind: Kind::Buffered(frames, Box::new(self)),
+            kind: Kind::Buffered(Box::new((frames, self))),
             handler: None,
         }
     }
 
     /// This body, driving `handler` while the client reads it.
     pub(crate) fn driving(mut self, handler: HandlerTask) -> ResponseBody {
-        self.handler = Some(Mutex::new(handler));
+        self.handler = Some(Box::new(Mutex::new(handler)));
         self
     }
 }
@@ -194,9 +195,9 @@ impl http_body::Body for ResponseBody {
                     Poll::Ready(Some(Err(StreamAborted)))
                 }
             },
-            Kind::Buffered(frames, rest) => match frames.pop_front() {
+            Kind::Buffered(buffered) => match buffered.0.pop_front() {
                 Some(frame) => Poll::Ready(Some(Ok(frame))),
-                None => Pin::new(&mut **rest).poll_frame(cx),
+                None => Pin::new(&mut buffered.1).poll_frame(cx),
             },
         }
     }
@@ -209,7 +210,7 @@ impl http_body::Body for ResponseBody {
         match &self.kind {
             Kind::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             Kind::Full(None) => SizeHint::with_exact(0),
-            Kind::Stream(_) | Kind::Buffered(..) => SizeHint::default(),
+            Kind::Stream(_) | Kind::Buffered(_) => SizeHint::default(),
         }
     }
 }

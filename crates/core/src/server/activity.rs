@@ -4,13 +4,14 @@
 //! a quarter of the shortest timeout, like Qt's keep-alive heartbeat, so a
 //! timeout fires between 1 and 1.25 times its configured length.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Waker;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::config::Timeouts;
+use crate::config::{MinDataRate, Timeouts};
 
 /// What the watchdog should do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +26,11 @@ pub(crate) enum Verdict {
     BodyStall,
     /// The client has taken none of the response for too long: close at once.
     WriteStall,
+    /// Request bodies arrive slower than the minimum rate: fail them (the
+    /// handlers answer 408).
+    BodyTooSlow,
+    /// The client takes responses slower than the minimum rate: close.
+    ResponseTooSlow,
 }
 
 #[derive(Debug)]
@@ -37,8 +43,23 @@ pub(crate) struct Activity {
     head_pending: AtomicBool,
     /// Request body frames delivered to handlers.
     body_frames: AtomicU64,
-    /// A handler is waiting for request body bytes.
-    body_waiting: AtomicBool,
+    /// Request body bytes delivered to handlers.
+    body_bytes: AtomicU64,
+    /// Request bodies whose handler waits for bytes now.
+    bodies_waiting: AtomicU32,
+    /// Set once request bodies are too slow: every body of the connection
+    /// fails from its next poll on.
+    bodies_cut: AtomicBool,
+    /// The bodies waiting for bytes, to wake when they are cut. Touched only
+    /// when a body has nothing to read (never on a request that arrives
+    /// whole).
+    body_wakers: Mutex<Vec<Waker>>,
+    /// Response body bytes the client has made room for (hyper came back
+    /// for the frame after them).
+    response_bytes: AtomicU64,
+    /// Responses whose last frame is still with hyper, waiting for the
+    /// client to make room (socket or HTTP/2 window) before the next.
+    responses_waiting: AtomicU32,
     /// Successful writes to the client.
     writes: AtomicU64,
     /// The last write found the client's window full.
@@ -53,30 +74,83 @@ impl Activity {
             events: AtomicU64::new(0),
             head_pending: AtomicBool::new(false),
             body_frames: AtomicU64::new(0),
-            body_waiting: AtomicBool::new(false),
+            body_bytes: AtomicU64::new(0),
+            bodies_waiting: AtomicU32::new(0),
+            bodies_cut: AtomicBool::new(false),
+            body_wakers: Mutex::new(Vec::new()),
+            response_bytes: AtomicU64::new(0),
+            responses_waiting: AtomicU32::new(0),
             writes: AtomicU64::new(0),
             write_blocked: AtomicBool::new(false),
         })
     }
 
-    /// A request body had no bytes for its reader (`true`), or delivered a
-    /// frame (`false`).
+    /// A request body delivered a frame of `bytes` data bytes.
     #[inline]
-    pub(crate) fn body_polled(&self, waiting: bool) {
-        if !waiting {
-            self.body_frames.fetch_add(1, Ordering::Relaxed);
-        }
-        if self.body_waiting.load(Ordering::Relaxed) != waiting {
-            self.body_waiting.store(waiting, Ordering::Relaxed);
+    pub(crate) fn body_received(&self, bytes: usize) {
+        self.body_frames.fetch_add(1, Ordering::Relaxed);
+        self.body_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// A request body's reader starts waiting for bytes; it will be woken
+    /// by `waker` if the connection's bodies are cut meanwhile.
+    pub(crate) fn body_wait_started(&self, waker: &Waker) {
+        self.bodies_waiting.fetch_add(1, Ordering::Relaxed);
+        self.register_body_waker(waker);
+    }
+
+    /// A waiting body's reader is polling again without bytes.
+    pub(crate) fn register_body_waker(&self, waker: &Waker) {
+        let mut wakers = self
+            .body_wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !wakers.iter().any(|known| known.will_wake(waker)) {
+            wakers.push(waker.clone());
         }
     }
 
-    /// A request body ended or was dropped: nobody waits for it any more.
+    /// A request body's reader got bytes, or the body ended or was dropped.
     #[inline]
-    pub(crate) fn body_done(&self) {
-        if self.body_waiting.load(Ordering::Relaxed) {
-            self.body_waiting.store(false, Ordering::Relaxed);
+    pub(crate) fn body_wait_ended(&self) {
+        self.bodies_waiting.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Whether the connection's request bodies were cut for being too slow.
+    #[inline]
+    pub(crate) fn bodies_cut(&self) -> bool {
+        self.bodies_cut.load(Ordering::Relaxed)
+    }
+
+    /// Fail every request body of the connection from its next poll on, and
+    /// wake the ones waiting for bytes so that they see it.
+    pub(crate) fn cut_bodies(&self) {
+        self.bodies_cut.store(true, Ordering::Relaxed);
+        let wakers = std::mem::take(
+            &mut *self
+                .body_wakers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for waker in wakers {
+            waker.wake();
         }
+    }
+
+    /// A response frame went to hyper; the response now waits until hyper
+    /// asks for the next.
+    #[inline]
+    pub(crate) fn response_handed(&self) {
+        self.responses_waiting.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// hyper asked for a response's next frame (or was done with it): the
+    /// `bytes` of the last one have been taken.
+    #[inline]
+    pub(crate) fn response_pulled(&self, bytes: usize) {
+        self.response_bytes
+            .fetch_add(bytes as u64, Ordering::Relaxed);
+        self.responses_waiting.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// A write to the client went through (`true`) or found it full.
@@ -115,6 +189,64 @@ impl Activity {
     }
 }
 
+/// A minimum-rate check over ticks: while `waiting` transfers are stalled
+/// on the client, each owes `bytes_per_second`; after the grace the bytes
+/// moved since the episode began must cover what is owed.
+#[derive(Debug)]
+struct RateCheck {
+    rate: Option<MinDataRate>,
+    /// Whether a wait is going on (seen at the last tick).
+    active: bool,
+    /// Time spent waiting in this episode (none while nothing waits).
+    waited: Duration,
+    /// Bytes owed in this episode, in byte-milliseconds / 1000.
+    owed_millibytes: u128,
+    /// The byte count when the episode began.
+    base: u64,
+}
+
+impl RateCheck {
+    fn new(rate: Option<MinDataRate>) -> Self {
+        RateCheck {
+            rate,
+            active: false,
+            waited: Duration::ZERO,
+            owed_millibytes: 0,
+            base: 0,
+        }
+    }
+
+    /// One tick of `elapsed` with `waiting` transfers stalled and `bytes`
+    /// moved so far in all: whether the rate is broken.
+    fn too_slow(&mut self, elapsed: Duration, waiting: u32, bytes: u64) -> bool {
+        let Some(rate) = self.rate else {
+            return false;
+        };
+        if waiting == 0 {
+            // Nothing waits on the client: the next wait starts afresh.
+            self.active = false;
+            return false;
+        }
+        if !self.active {
+            // A wait began since the last tick: bytes moved before it are no
+            // credit for it, and it is timed from here.
+            self.active = true;
+            self.waited = Duration::ZERO;
+            self.owed_millibytes = 0;
+            self.base = bytes;
+            return false;
+        }
+        self.waited += elapsed;
+        self.owed_millibytes +=
+            u128::from(rate.bytes_per_second) * u128::from(waiting) * elapsed.as_millis();
+        if self.waited <= rate.grace {
+            return false;
+        }
+        let moved = u128::from(bytes.saturating_sub(self.base)) * 1000;
+        moved < self.owed_millibytes
+    }
+}
+
 /// The watchdog's side: remembers what it saw at the last tick.
 #[derive(Debug)]
 pub(crate) struct Watch {
@@ -122,6 +254,7 @@ pub(crate) struct Watch {
     request_head: Duration,
     body_idle: Duration,
     write_stall: Duration,
+    last_tick: Instant,
     last_events: u64,
     last_body_frames: u64,
     body_since: Instant,
@@ -131,6 +264,8 @@ pub(crate) struct Watch {
     idle_since: Instant,
     /// Since when a head has been arriving.
     head_since: Option<Instant>,
+    body_rate: RateCheck,
+    response_rate: RateCheck,
 }
 
 impl Watch {
@@ -141,6 +276,7 @@ impl Watch {
             request_head: timeouts.request_head,
             body_idle: timeouts.body_idle,
             write_stall: timeouts.write_stall,
+            last_tick: now,
             last_events: 0,
             last_body_frames: 0,
             body_since: now,
@@ -148,6 +284,8 @@ impl Watch {
             write_since: now,
             idle_since: now,
             head_since: None,
+            body_rate: RateCheck::new(timeouts.min_request_body_rate),
+            response_rate: RateCheck::new(timeouts.min_response_rate),
         }
     }
 
@@ -157,15 +295,24 @@ impl Watch {
         self.request_head = timeouts.request_head;
         self.body_idle = timeouts.body_idle;
         self.write_stall = timeouts.write_stall;
+        self.body_rate.rate = timeouts.min_request_body_rate;
+        self.response_rate.rate = timeouts.min_response_rate;
     }
 
-    /// How often to look: a quarter of the shortest timeout (at least 1 ms).
+    /// How often to look: a quarter of the shortest timeout or rate grace
+    /// (at least 1 ms).
     pub(crate) fn tick(&self) -> Duration {
-        let shortest = self
+        let mut shortest = self
             .keep_alive
             .min(self.request_head)
             .min(self.body_idle)
             .min(self.write_stall);
+        for rate in [self.body_rate.rate, self.response_rate.rate]
+            .into_iter()
+            .flatten()
+        {
+            shortest = shortest.min(rate.grace);
+        }
         (shortest / 4).max(Duration::from_millis(1))
     }
 
@@ -188,6 +335,9 @@ impl Watch {
 
     pub(crate) fn verdict(&mut self, activity: &Activity) -> Verdict {
         let now = Instant::now();
+        let elapsed = now.duration_since(self.last_tick);
+        self.last_tick = now;
+        let responses_waiting = activity.responses_waiting.load(Ordering::Relaxed);
         if Watch::stalled(
             now,
             activity.write_blocked.load(Ordering::Relaxed),
@@ -198,15 +348,32 @@ impl Watch {
         ) {
             return Verdict::WriteStall;
         }
-        if Watch::stalled(
-            now,
-            activity.body_waiting.load(Ordering::Relaxed),
-            activity.body_frames.load(Ordering::Relaxed),
-            &mut self.last_body_frames,
-            &mut self.body_since,
-            self.body_idle,
+        if self.response_rate.too_slow(
+            elapsed,
+            responses_waiting,
+            activity.response_bytes.load(Ordering::Relaxed),
         ) {
-            return Verdict::BodyStall;
+            return Verdict::ResponseTooSlow;
+        }
+        let bodies_waiting = activity.bodies_waiting.load(Ordering::Relaxed);
+        if !activity.bodies_cut() {
+            if Watch::stalled(
+                now,
+                bodies_waiting > 0,
+                activity.body_frames.load(Ordering::Relaxed),
+                &mut self.last_body_frames,
+                &mut self.body_since,
+                self.body_idle,
+            ) {
+                return Verdict::BodyStall;
+            }
+            if self.body_rate.too_slow(
+                elapsed,
+                bodies_waiting,
+                activity.body_bytes.load(Ordering::Relaxed),
+            ) {
+                return Verdict::BodyTooSlow;
+            }
         }
         let events = activity.events.load(Ordering::Relaxed);
         if events != self.last_events || activity.in_flight.load(Ordering::Relaxed) > 0 {
@@ -231,20 +398,47 @@ impl Watch {
     }
 }
 
-/// Marks one request in flight until dropped (carried by the response body).
+/// Marks one request in flight until dropped (carried by the response body),
+/// and whether its last frame is still waiting for the client.
 #[derive(Debug)]
-pub(crate) struct InFlight(Arc<Activity>);
+pub(crate) struct InFlight {
+    activity: Arc<Activity>,
+    /// The data bytes of the last frame handed to hyper, until hyper comes
+    /// back for the next.
+    awaiting_client: Option<usize>,
+}
 
 impl InFlight {
     pub(crate) fn start(activity: &Arc<Activity>) -> InFlight {
         activity.request_started();
-        InFlight(Arc::clone(activity))
+        InFlight {
+            activity: Arc::clone(activity),
+            awaiting_client: None,
+        }
+    }
+
+    /// hyper asks for the next response frame: the last one was taken.
+    #[inline]
+    pub(crate) fn pulled(&mut self) {
+        if let Some(bytes) = self.awaiting_client.take() {
+            self.activity.response_pulled(bytes);
+        }
+    }
+
+    /// A response frame of `bytes` data bytes went to hyper.
+    #[inline]
+    pub(crate) fn handed(&mut self, bytes: usize) {
+        if self.awaiting_client.is_none() {
+            self.awaiting_client = Some(bytes);
+            self.activity.response_handed();
+        }
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.request_finished();
+        self.pulled();
+        self.activity.request_finished();
     }
 }
 
@@ -258,8 +452,17 @@ mod tests {
             request_head: Duration::from_secs(request_head),
             body_idle: Duration::from_secs(30),
             write_stall: Duration::from_secs(20),
+            min_request_body_rate: None,
+            min_response_rate: None,
             ..Timeouts::default()
         }
+    }
+
+    /// A body waiting for bytes, then one frame of `bytes`.
+    fn body_frame(a: &Activity, bytes: usize) {
+        a.body_wait_ended();
+        a.body_received(bytes);
+        a.body_wait_started(std::task::Waker::noop());
     }
 
     #[tokio::test(start_paused = true)]
@@ -312,13 +515,12 @@ mod tests {
         let a = Activity::new(true);
         let mut w = Watch::new(&timeouts(60, 60));
         let _busy = InFlight::start(&a);
-        a.body_polled(false);
-        a.body_polled(true);
+        a.body_received(10);
+        a.body_wait_started(std::task::Waker::noop());
         assert_eq!(w.verdict(&a), Verdict::Wait);
         tokio::time::advance(Duration::from_secs(29)).await;
         assert_eq!(w.verdict(&a), Verdict::Wait);
-        a.body_polled(false); // a frame arrived: the clock starts again at the next look
-        a.body_polled(true);
+        body_frame(&a, 1); // a frame arrived: the clock starts again at the next look
         assert_eq!(w.verdict(&a), Verdict::Wait);
         tokio::time::advance(Duration::from_secs(29)).await;
         assert_eq!(w.verdict(&a), Verdict::Wait);
@@ -340,5 +542,131 @@ mod tests {
         a.write_polled(true); // the client read: no longer blocked
         tokio::time::advance(Duration::from_secs(25)).await;
         assert_eq!(w.verdict(&a), Verdict::Wait);
+    }
+
+    fn rates(body: Option<MinDataRate>, response: Option<MinDataRate>) -> Timeouts {
+        Timeouts {
+            min_request_body_rate: body,
+            min_response_rate: response,
+            ..timeouts(600, 600)
+        }
+    }
+
+    const RATE: MinDataRate = MinDataRate::new(100, Duration::from_secs(5));
+
+    /// Ticks of one second, with `per_tick` body bytes arriving at each.
+    async fn body_ticks(w: &mut Watch, a: &Activity, ticks: u32, per_tick: usize) -> Vec<Verdict> {
+        let mut verdicts = Vec::new();
+        for _ in 0..ticks {
+            tokio::time::advance(Duration::from_secs(1)).await;
+            if per_tick > 0 {
+                body_frame(a, per_tick);
+            }
+            verdicts.push(w.verdict(a));
+        }
+        verdicts
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn request_body_rate() {
+        // At the rate: never cut.
+        let a = Activity::new(true);
+        let mut w = Watch::new(&rates(Some(RATE), None));
+        a.body_wait_started(std::task::Waker::noop());
+        let verdicts = body_ticks(&mut w, &a, 20, 100).await;
+        assert!(verdicts.iter().all(|v| *v == Verdict::Wait), "{verdicts:?}");
+
+        // One byte a second: cut once the 5 s grace is over (timed from
+        // the first tick that sees the wait).
+        let a = Activity::new(true);
+        let mut w = Watch::new(&rates(Some(RATE), None));
+        a.body_wait_started(std::task::Waker::noop());
+        let verdicts = body_ticks(&mut w, &a, 7, 1).await;
+        assert_eq!(verdicts[..6], [Verdict::Wait; 6]);
+        assert_eq!(verdicts[6], Verdict::BodyTooSlow);
+
+        // Two waiting bodies owe twice the rate: 150 B/s is too slow.
+        let a = Activity::new(false);
+        let mut w = Watch::new(&rates(Some(RATE), None));
+        a.body_wait_started(std::task::Waker::noop());
+        a.body_wait_started(std::task::Waker::noop());
+        let verdicts = body_ticks(&mut w, &a, 7, 150).await;
+        assert_eq!(verdicts[..6], [Verdict::Wait; 6]);
+        assert_eq!(verdicts[6], Verdict::BodyTooSlow, "{verdicts:?}");
+
+        // A fast start banks credit, as an average over the whole wait:
+        // 1,000 bytes cover 10 s at 100 B/s.
+        let a = Activity::new(true);
+        let mut w = Watch::new(&rates(Some(RATE), None));
+        a.body_wait_started(std::task::Waker::noop());
+        assert_eq!(body_ticks(&mut w, &a, 1, 0).await, [Verdict::Wait]);
+        body_frame(&a, 1000);
+        let verdicts = body_ticks(&mut w, &a, 10, 0).await;
+        assert_eq!(verdicts[..10], [Verdict::Wait; 10], "{verdicts:?}");
+        let verdicts = body_ticks(&mut w, &a, 1, 0).await;
+        assert_eq!(verdicts[0], Verdict::BodyTooSlow, "{verdicts:?}");
+
+        // Bytes from before the wait are no credit for it.
+        let a = Activity::new(true);
+        let mut w = Watch::new(&rates(Some(RATE), None));
+        a.body_received(1_000_000);
+        a.body_wait_started(std::task::Waker::noop());
+        let verdicts = body_ticks(&mut w, &a, 7, 0).await;
+        assert_eq!(verdicts[..6], [Verdict::Wait; 6]);
+        assert_eq!(verdicts[6], Verdict::BodyTooSlow, "{verdicts:?}");
+
+        // Off: nothing but the idle timeout applies.
+        let a = Activity::new(true);
+        let mut w = Watch::new(&rates(None, None));
+        a.body_wait_started(std::task::Waker::noop());
+        let verdicts = body_ticks(&mut w, &a, 20, 1).await;
+        assert!(verdicts.iter().all(|v| *v == Verdict::Wait), "{verdicts:?}");
+
+        // Cut bodies are judged no more.
+        let a = Activity::new(true);
+        let mut w = Watch::new(&rates(Some(RATE), None));
+        a.body_wait_started(std::task::Waker::noop());
+        a.cut_bodies();
+        assert!(a.bodies_cut());
+        let verdicts = body_ticks(&mut w, &a, 10, 0).await;
+        assert!(verdicts.iter().all(|v| *v == Verdict::Wait), "{verdicts:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn response_rate() {
+        // A response frame that hyper never comes back for: cut after grace.
+        let a = Activity::new(false);
+        let mut w = Watch::new(&rates(None, Some(RATE)));
+        let mut in_flight = InFlight::start(&a);
+        in_flight.handed(65_536);
+        let mut verdicts = Vec::new();
+        for _ in 0..7 {
+            tokio::time::advance(Duration::from_secs(1)).await;
+            verdicts.push(w.verdict(&a));
+        }
+        // Handed is not taken: no credit for the frame.
+        assert_eq!(verdicts[..6], [Verdict::Wait; 6]);
+        assert_eq!(verdicts[6], Verdict::ResponseTooSlow);
+
+        // A client taking 200 B/s keeps up.
+        let a = Activity::new(true);
+        let mut w = Watch::new(&rates(None, Some(RATE)));
+        let mut in_flight = InFlight::start(&a);
+        in_flight.handed(200);
+        for _ in 0..20 {
+            tokio::time::advance(Duration::from_secs(1)).await;
+            in_flight.pulled();
+            in_flight.handed(200);
+            assert_eq!(w.verdict(&a), Verdict::Wait);
+        }
+        // Pulled and not handed again (the handler is slow to produce): no
+        // debt accrues, however long.
+        in_flight.pulled();
+        for _ in 0..20 {
+            tokio::time::advance(Duration::from_secs(1)).await;
+            assert_eq!(w.verdict(&a), Verdict::Wait);
+        }
+        drop(in_flight);
+        assert_eq!(a.responses_waiting.load(Ordering::Relaxed), 0);
     }
 }

@@ -65,9 +65,22 @@ impl<B: Body<Data = Bytes>> Body for ServerBody<B> {
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         match self.project().kind.project() {
             KindProj::Service { body, in_flight } => {
+                if let Some(in_flight) = in_flight.as_mut() {
+                    in_flight.pulled();
+                }
                 let polled = body.poll_frame(cx);
-                if matches!(polled, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
-                    in_flight.take();
+                match &polled {
+                    Poll::Ready(Some(Ok(frame))) => {
+                        if let (Some(in_flight), Some(data)) =
+                            (in_flight.as_mut(), frame.data_ref())
+                        {
+                            in_flight.handed(data.len());
+                        }
+                    }
+                    Poll::Ready(None) | Poll::Ready(Some(Err(_))) => {
+                        in_flight.take();
+                    }
+                    Poll::Pending => {}
                 }
                 polled
             }

@@ -80,11 +80,14 @@ pub(crate) async fn stopped(mut phase: watch::Receiver<Phase>) {
     }
 }
 
-/// Serve one connection to its end.
+/// Serve one connection to its end. `negotiated` is the protocol TLS's ALPN
+/// chose, which the connection then speaks whatever its first bytes look
+/// like; without one the first bytes decide.
 pub(crate) async fn serve_connection<M, I>(
     shared: Arc<Shared<M>>,
     mut io: I,
     info: ConnectionInfo,
+    negotiated: Option<Protocol>,
 ) -> Ending
 where
     M: MakeConnService,
@@ -99,7 +102,7 @@ where
         () = stopped(phase.clone()) => return Ending::Closed,
     };
     let (protocol, prefix, len) = match sniffed {
-        Ok(Ok(Some(found))) => found,
+        Ok(Ok(Some((sniffed, prefix, len)))) => (negotiated.unwrap_or(sniffed), prefix, len),
         Ok(Ok(None)) => return Ending::Closed,
         Ok(Err(error)) => {
             tracing::debug!(target: "postern::server", ?peer, %error, "read failed before the first request");
@@ -235,6 +238,8 @@ async fn drive<C: Graceful>(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut graceful = false;
     let mut watching = true;
+    // A GOAWAY went out for a client too slow to take its responses.
+    let mut cutting = false;
     if *phase.borrow_and_update() != Phase::Running {
         graceful = true;
         conn.as_mut().start_graceful_shutdown();
@@ -274,6 +279,9 @@ async fn drive<C: Graceful>(
                         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                     }
                 }
+                if cutting {
+                    return Ending::Closed;
+                }
                 match watch.verdict(activity) {
                     Verdict::Wait => {}
                     Verdict::Idle if !graceful => {
@@ -284,8 +292,23 @@ async fn drive<C: Graceful>(
                     // Still open a keep-alive period after GOAWAY: close.
                     Verdict::Idle => return Ending::Closed,
                     Verdict::BodyStall => {
-                        conn_debug!(protocol, "no request body bytes within the body-idle timeout: closing");
-                        return Ending::Closed;
+                        conn_debug!(protocol, "no request body bytes within the body-idle timeout: failing the bodies (408)");
+                        activity.cut_bodies();
+                    }
+                    Verdict::BodyTooSlow => {
+                        conn_debug!(protocol, "request bodies slower than the minimum rate: failing them (408)");
+                        activity.cut_bodies();
+                    }
+                    Verdict::ResponseTooSlow => {
+                        conn_debug!(protocol, "the client takes responses slower than the minimum rate: closing");
+                        if protocol == Protocol::Http1 || cutting {
+                            return Ending::Closed;
+                        }
+                        // Tell an HTTP/2 client why with a GOAWAY; close at
+                        // the next tick whatever it does.
+                        cutting = true;
+                        graceful = true;
+                        conn.as_mut().start_graceful_shutdown();
                     }
                     Verdict::WriteStall => {
                         conn_debug!(protocol, "the client took no response bytes within the write-stall timeout: closing");

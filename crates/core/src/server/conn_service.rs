@@ -9,7 +9,7 @@ use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use http::StatusCode;
-use http::header::HeaderValue;
+use http::header::{CONNECTION, HeaderMap, HeaderName, HeaderValue};
 use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 use tower_service::Service;
@@ -57,6 +57,19 @@ impl<M: MakeConnService> ConnService<M> {
     }
 }
 
+/// The `keep-alive` response field (RFC 9112 appendix C.2.2).
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+
+/// Whether a request's `Connection` field holds the `close` option.
+fn asks_to_close(headers: &HeaderMap) -> bool {
+    headers.get_all(CONNECTION).iter().any(|value| {
+        value
+            .as_bytes()
+            .split(|&b| b == b',')
+            .any(|option| option.trim_ascii().eq_ignore_ascii_case(b"close"))
+    })
+}
+
 /// A bodiless response of the server's own (see
 /// [`empty_response`](postern_limits::empty_response)).
 pub(crate) fn own_response<B>(
@@ -94,7 +107,12 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
         // hyper drops HEAD bodies itself on HTTP/1 only.
         let strip_body =
             request.method() == http::Method::HEAD && request.version() == http::Version::HTTP_2;
-        ConnFuture::call(service, request, in_flight, strip_body)
+        // Tell HTTP/1.1 clients how long the connection stays open idle, so
+        // they close it first instead of racing the server (as Qt does).
+        let keep_alive = (request.version() == http::Version::HTTP_11
+            && !asks_to_close(request.headers()))
+        .then(|| self.snapshot.keep_alive_header.clone());
+        ConnFuture::call(service, request, in_flight, strip_body, keep_alive)
     }
 }
 
@@ -116,6 +134,9 @@ pin_project! {
         in_flight: Option<InFlight>,
         // An HTTP/2 HEAD: send the head (with the body's exact length) only.
         strip_body: bool,
+        // The `keep-alive` header value for a response that leaves the
+        // connection open.
+        keep_alive: Option<HeaderValue>,
     }
 }
 
@@ -125,10 +146,17 @@ impl<S: Service<R>, R> ConnFuture<S, R> {
             state: State::Rejected { status, version },
             in_flight: None,
             strip_body: false,
+            keep_alive: None,
         }
     }
 
-    fn call(mut service: S, request: R, in_flight: InFlight, strip_body: bool) -> Self {
+    fn call(
+        mut service: S,
+        request: R,
+        in_flight: InFlight,
+        strip_body: bool,
+        keep_alive: Option<HeaderValue>,
+    ) -> Self {
         // Services are nearly always ready: call at once. Otherwise wait for
         // readiness in `poll`.
         let mut noop = Context::from_waker(std::task::Waker::noop());
@@ -145,6 +173,7 @@ impl<S: Service<R>, R> ConnFuture<S, R> {
             state,
             in_flight: Some(in_flight),
             strip_body,
+            keep_alive,
         }
     }
 }
@@ -195,7 +224,15 @@ where
                     http::Response::from_parts(parts, ServerBody::own(Bytes::new()))
                 }
                 Ok(response) => {
-                    let (parts, body) = response.into_parts();
+                    let (mut parts, body) = response.into_parts();
+                    if let Some(keep_alive) = this.keep_alive.take()
+                        && !parts.headers.contains_key(CONNECTION)
+                    {
+                        parts
+                            .headers
+                            .insert(CONNECTION, HeaderValue::from_static("keep-alive"));
+                        parts.headers.insert(KEEP_ALIVE, keep_alive);
+                    }
                     let body = match this.in_flight.take() {
                         Some(in_flight) => ServerBody::service(body, in_flight),
                         None => {
@@ -217,6 +254,33 @@ where
                     )
                 }
             }));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_close_option_is_found_in_any_list() {
+        let cases: &[(&[&str], bool)] = &[
+            (&[], false),
+            (&["close"], true),
+            (&["Close"], true),
+            (&["keep-alive"], false),
+            (&["keep-alive, close"], true),
+            (&["upgrade,CLOSE "], true),
+            (&["keep-alive", "close"], true),
+            (&["closed"], false),
+            (&["x-close"], false),
+        ];
+        for (values, expected) in cases {
+            let mut headers = HeaderMap::new();
+            for value in *values {
+                headers.append(CONNECTION, HeaderValue::from_static(value));
+            }
+            assert_eq!(asks_to_close(&headers), *expected, "{values:?}");
         }
     }
 }

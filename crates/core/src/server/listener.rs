@@ -11,6 +11,8 @@ use tokio::net::TcpListener;
 
 use super::conn::{Ending, serve_connection};
 use super::make::MakeConnService;
+#[cfg(feature = "tls")]
+use super::rewind::Protocol;
 use super::shared::{LiveGuard, Phase, Shared};
 use crate::{ConnectionInfo, Transport};
 use postern_limits::connections::{ConnectionPermit, ConnectionRefused};
@@ -147,8 +149,13 @@ async fn handshake_then_serve<M: MakeConnService>(
         }
     };
     let tls = super::tls::tls_info(tls_stream.get_ref().1);
+    let negotiated = match tls.alpn.as_deref() {
+        Some(b"h2") => Some(Protocol::Http2),
+        Some(b"http/1.1") => Some(Protocol::Http1),
+        _ => None,
+    };
     let info = ConnectionInfo::new(Transport::Tls, Some(peer), local, Some(tls));
-    serve_connection(shared, tls_stream, info).await
+    serve_connection(shared, tls_stream, info, negotiated).await
 }
 
 /// The raw HTTP/1.1 bytes of the accept loop's 429: the same empty refusal
@@ -257,7 +264,7 @@ pub(crate) fn serve_accepted<M: MakeConnService>(
     }
     match admit(shared, info.client_addr().map(|addr| addr.ip())) {
         Ok(permit) => {
-            let serve = serve_connection(Arc::clone(shared), io, info);
+            let serve = serve_connection(Arc::clone(shared), io, info, None);
             spawn_connection(shared, permit, serve);
         }
         Err(_) => refuse_bounded(shared, io, refusal_wait(shared)),
@@ -307,7 +314,7 @@ pub(crate) async fn accept_loop<M: MakeConnService>(shared: Arc<Shared<M>>, boun
                     Ok(permit) => {
                         let local = stream.local_addr().ok();
                         let info = ConnectionInfo::new(Transport::Tcp, Some(peer), local, None);
-                        let serve = serve_connection(Arc::clone(&shared), stream, info);
+                        let serve = serve_connection(Arc::clone(&shared), stream, info, None);
                         spawn_connection(&shared, permit, serve);
                     }
                     Err(_) => refuse_bounded(&shared, stream, refusal_wait(&shared)),
@@ -317,7 +324,7 @@ pub(crate) async fn accept_loop<M: MakeConnService>(shared: Arc<Shared<M>>, boun
             (Accepted::Unix(stream), _) => match admit(&shared, None) {
                 Ok(permit) => {
                     let info = ConnectionInfo::new(Transport::Unix, None, None, None);
-                    let serve = serve_connection(Arc::clone(&shared), stream, info);
+                    let serve = serve_connection(Arc::clone(&shared), stream, info, None);
                     spawn_connection(&shared, permit, serve);
                 }
                 Err(_) => refuse_bounded(&shared, stream, refusal_wait(&shared)),

@@ -23,7 +23,8 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-pub use incoming::IncomingBody;
+pub(crate) use incoming::is_body_timeout;
+pub use incoming::{BodyTimedOut, IncomingBody};
 pub use listener::ListenAddr;
 pub use serve_service::ServeService;
 #[cfg(feature = "tls")]

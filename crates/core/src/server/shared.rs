@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
+use http::HeaderValue;
 use postern_limits::connections::ConnectionLimiter;
 use postern_limits::stack::{LimitsLayer, LimitsService};
 use tokio::sync::{Notify, watch};
@@ -28,6 +29,23 @@ pub(crate) struct Snapshot {
     pub(crate) generation: u64,
     pub(crate) config: Configuration,
     pub(crate) layer: LimitsLayer,
+    /// `keep-alive: timeout=N` for HTTP/1.1 responses on connections that
+    /// stay open, N the keep-alive timeout in whole seconds (as Qt sends).
+    pub(crate) keep_alive_header: HeaderValue,
+}
+
+impl Snapshot {
+    fn new(generation: u64, config: Configuration, layer: LimitsLayer) -> Snapshot {
+        let seconds = config.timeouts.keep_alive.as_secs();
+        let keep_alive_header = HeaderValue::from_str(&format!("timeout={seconds}"))
+            .unwrap_or_else(|_| HeaderValue::from_static("timeout=0"));
+        Snapshot {
+            generation,
+            config,
+            layer,
+            keep_alive_header,
+        }
+    }
 }
 
 /// Everything about a server that does not depend on its service type.
@@ -58,11 +76,7 @@ fn limits_error(error: postern_limits::config::ConfigError) -> Error {
 impl<M: MakeConnService> Shared<M> {
     pub(crate) fn new(make: M, config: Configuration, backlog: u32) -> Result<Arc<Self>, Error> {
         let layer = LimitsLayer::try_new(&config.limits).map_err(limits_error)?;
-        let snapshot = Snapshot {
-            generation: 0,
-            layer,
-            config,
-        };
+        let snapshot = Snapshot::new(0, config, layer);
         Ok(Arc::new(Shared {
             core: Core {
                 limiter: ConnectionLimiter::new(snapshot.config.limits.connections),
@@ -112,11 +126,7 @@ impl Core {
             .map_err(limits_error)?;
         self.limiter.set_limits(config.limits.connections);
         let generation = current.generation + 1;
-        *current = Arc::new(Snapshot {
-            generation,
-            layer,
-            config,
-        });
+        *current = Arc::new(Snapshot::new(generation, config, layer));
         self.generation.store(generation, Ordering::Release);
         Ok(())
     }

@@ -10,6 +10,9 @@ use http::{HeaderMap, Version};
 pub(crate) enum Ambiguity {
     MissingHost,
     DuplicateHost,
+    /// A `Host` value that is not `host[:port]` (RFC 9112 §3.2): spaces,
+    /// control bytes, a path, a user part, a port that is not digits.
+    InvalidHost,
     /// A transfer coding other than exactly `chunked` (hyper accepts
     /// `gzip, chunked` and hands the handler undecoded bytes).
     TransferCoding,
@@ -20,6 +23,7 @@ impl Ambiguity {
         match self {
             Ambiguity::MissingHost => "HTTP/1.1 request without Host",
             Ambiguity::DuplicateHost => "more than one Host header",
+            Ambiguity::InvalidHost => "Host is not host[:port]",
             Ambiguity::TransferCoding => "Transfer-Encoding other than chunked",
         }
     }
@@ -38,6 +42,9 @@ pub(crate) fn check(version: Version, headers: &HeaderMap) -> Result<(), Ambigui
     match (hosts.next(), hosts.next()) {
         (None, _) if version == Version::HTTP_11 => return Err(Ambiguity::MissingHost),
         (Some(_), Some(_)) => return Err(Ambiguity::DuplicateHost),
+        (Some(host), None) if !is_valid_host(host.as_bytes()) => {
+            return Err(Ambiguity::InvalidHost);
+        }
         _ => {}
     }
     let mut codings = headers.get_all(TRANSFER_ENCODING).iter();
@@ -52,6 +59,48 @@ pub(crate) fn check(version: Version, headers: &HeaderMap) -> Result<(), Ambigui
         }
     }
     Ok(())
+}
+
+/// `uri-host [ ":" port ]` of RFC 3986 (empty allowed, as for an empty
+/// authority): an IP literal in brackets, or a reg-name / IPv4 address of
+/// unreserved, percent-encoded and sub-delimiter characters; the port digits.
+fn is_valid_host(host: &[u8]) -> bool {
+    let (name, port) = if let Some(literal) = host.strip_prefix(b"[") {
+        let Some(end) = literal.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let inside = &literal[..end];
+        let inside_ok = inside.iter().enumerate().all(|(i, &b)| {
+            b == b':' || is_reg_name_byte(b) || (b == b'%' && is_pct_encoded(&inside[i..]))
+        });
+        if inside.is_empty() || !inside_ok {
+            return false;
+        }
+        match &literal[end + 1..] {
+            [] => return true,
+            [b':', port @ ..] => (&[][..], port),
+            _ => return false,
+        }
+    } else {
+        match host.iter().rposition(|&b| b == b':') {
+            Some(colon) => (&host[..colon], &host[colon + 1..]),
+            None => (host, &[][..]),
+        }
+    };
+    let name_ok = name
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| is_reg_name_byte(b) || (b == b'%' && is_pct_encoded(&name[i..])));
+    name_ok && port.iter().all(u8::is_ascii_digit)
+}
+
+/// unreserved / sub-delims, and `%` (checked by [`is_pct_encoded`]).
+fn is_reg_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b)
+}
+
+fn is_pct_encoded(at: &[u8]) -> bool {
+    matches!(at, [b'%', a, b, ..] if a.is_ascii_hexdigit() && b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
@@ -105,16 +154,85 @@ mod tests {
                 Err(Ambiguity::TransferCoding),
             ),
             (Version::HTTP_2, &[], Ok(())),
+            (
+                Version::HTTP_11,
+                &[("host", "a b")],
+                Err(Ambiguity::InvalidHost),
+            ),
+            (
+                Version::HTTP_10,
+                &[("host", "a b")],
+                Err(Ambiguity::InvalidHost),
+            ),
         ];
         for (version, headers, expected) in cases {
+            check_case(*version, headers, *expected);
+        }
+    }
+
+    #[test]
+    fn host_syntax_table() {
+        let valid = [
+            "",
+            "a",
+            "example.com",
+            "example.com:8080",
+            "EXAMPLE.com:",
+            "127.0.0.1:80",
+            "[::1]",
+            "[::1]:8443",
+            "[fe80::1%25eth0]",
+            "xn--bcher-kva.example",
+            "a_b~c",
+            "a%20b",
+            "sub.delims!$&'()*+,;=",
+        ];
+        let invalid = [
+            "a b",
+            " a",
+            "a\t",
+            "a/b",
+            "a?b",
+            "a#b",
+            "user@host",
+            "a:b",
+            "a:80:90",
+            "a:-1",
+            "[::1",
+            "[]",
+            "[::1]x",
+            "[::1]:x",
+            "[::1]:80:",
+            "%zz",
+            "a%2",
+            "é.com",
+            "a\"b",
+            "<a>",
+            "a\\b",
+            "a|b",
+        ];
+        for host in valid {
+            check_case(Version::HTTP_11, &[("host", host)], Ok(()));
+        }
+        for host in invalid {
+            check_case(
+                Version::HTTP_11,
+                &[("host", host)],
+                Err(Ambiguity::InvalidHost),
+            );
+        }
+    }
+
+    fn check_case(version: Version, headers: &[(&str, &str)], expected: Result<(), Ambiguity>) {
+        {
             let mut map = HeaderMap::new();
-            for (k, v) in *headers {
+            for (k, v) in headers {
                 map.append(
-                    http::HeaderName::from_static(k),
-                    http::HeaderValue::from_static(v),
+                    http::HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                    http::HeaderValue::from_bytes(v.as_bytes()).expect("value"),
                 );
             }
-            assert_eq!(check(*version, &map), *expected, "{version:?} {headers:?}");
+            assert_eq!(check(version, &map), expected, "{version:?} {headers:?}");
         }
     }
 }
