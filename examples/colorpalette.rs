@@ -25,8 +25,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -236,10 +234,19 @@ struct Account {
 }
 
 impl Account {
-    fn start_session(&mut self) -> Value {
-        let token = new_token();
-        self.token = Some(token.clone());
-        json!({ "id": self.id, "token": token })
+    /// A new session: `{"id", "token"}`, or 500 when the system has no
+    /// randomness to give (no token is better than a guessable one).
+    fn start_session(&mut self) -> Response {
+        match new_token() {
+            Ok(token) => {
+                self.token = Some(token.clone());
+                Response::json(&json!({ "id": self.id, "token": token }))
+            }
+            Err(error) => {
+                tracing::error!(%error, "no random source for a session token");
+                Response::new(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
     }
 }
 
@@ -279,35 +286,23 @@ fn base_url(request: &Request) -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// A random token shaped like a UUID (v4).
-fn new_token() -> String {
-    let random = |salt: u64| {
-        let mut hasher = RandomState::new().build_hasher();
-        hasher.write_u64(salt);
-        hasher.write_u128(
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_nanos(),
-        );
-        hasher.finish()
-    };
-    let (high, low) = (random(1), random(2));
-    let bytes: Vec<u8> = high
-        .to_be_bytes()
-        .into_iter()
-        .chain(low.to_be_bytes())
-        .collect();
+/// A session token: a version-4 UUID from 122 bits of the operating
+/// system's cryptographic random source (a token that can be guessed would
+/// let anyone act as the account).
+fn new_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes)?;
+    bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+    bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 9562 variant
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let variant = "89ab".as_bytes()[usize::from(bytes[8] & 3)] as char;
-    format!(
-        "{}-{}-4{}-{variant}{}-{}",
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
         &hex[0..8],
         &hex[8..12],
-        &hex[13..16],
-        &hex[17..20],
+        &hex[12..16],
+        &hex[16..20],
         &hex[20..32]
-    )
+    ))
 }
 
 /// Now, as ISO 8601 UTC with milliseconds (`2026-11-25T07:15:13.123Z`).
@@ -498,7 +493,7 @@ fn add_session_routes(server: &mut HttpServer, accounts: &Accounts) -> Result<()
             .iter_mut()
             .find(|account| account.email == email && account.password == password)
         {
-            Some(account) => Response::json(&account.start_session()),
+            Some(account) => account.start_session(),
             None => Response::new(StatusCode::NOT_FOUND),
         }
     })?;
@@ -516,9 +511,11 @@ fn add_session_routes(server: &mut HttpServer, accounts: &Accounts) -> Result<()
             password,
             token: None,
         };
-        let body = account.start_session();
-        all.push(account);
-        Response::json(&body)
+        let response = account.start_session();
+        if response.status() == StatusCode::OK {
+            all.push(account);
+        }
+        response
     })?;
 
     let auth = accounts.clone();
