@@ -102,6 +102,7 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 mod abstract_server;
 pub mod config;
+mod configuration;
 mod error;
 mod http_service;
 mod method;
@@ -111,7 +112,7 @@ mod response;
 mod server;
 
 pub use abstract_server::{AbstractHttpServer, Handled};
-pub use config::Configuration;
+pub use configuration::Configuration;
 pub use error::Error;
 pub use http_service::{HttpService, HttpServiceFuture, respond};
 pub use method::{Method, Methods};

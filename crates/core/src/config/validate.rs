@@ -9,7 +9,8 @@
 
 use ipnet::IpNet;
 
-use super::{Configuration, ConnectionLimits, Http2Settings, IpFilter, SizeLimits, Timeouts};
+use super::{ConnectionLimits, Http2Settings, IpFilter, SizeLimits, Timeouts};
+use crate::Configuration;
 use crate::Error;
 
 /// The shortest request target: `/` (or `*`, for `OPTIONS *`).

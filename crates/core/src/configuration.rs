@@ -1,0 +1,106 @@
+//! [`Configuration`]: every setting of Qt's `QHttpServerConfiguration`, plus
+//! HTTP/2 settings and timeouts.
+
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use crate::config::{Http2Settings, Limits, SizeLimits, Timeouts};
+
+/// Everything a running server can be told: Qt's `QHttpServerConfiguration`
+/// fields (the limits, as postern-limits' own types), HTTP/2 settings and
+/// timeouts. Equality compares every field, as Qt's does.
+///
+/// `Default` is Qt's defaults: rate limit off, keep-alive 15 s, connection
+/// caps off, allow/deny lists empty, URL 64 KiB, headers 64 KiB in all, one
+/// field 48 KiB, 128 fields, body 32 MiB.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Configuration {
+    /// Rate, connection, IP and size limits.
+    pub limits: Limits,
+    /// HTTP/2 settings, used for new HTTP/2 connections.
+    pub http2: Http2Settings,
+    /// Timeouts.
+    pub timeouts: Timeouts,
+}
+
+impl Configuration {
+    /// Qt's defaults with [`Limits::strict`]: for servers facing the internet.
+    pub fn strict() -> Self {
+        Configuration {
+            limits: Limits::strict(),
+            ..Configuration::default()
+        }
+    }
+
+    /// Every limit off (timeouts and HTTP/2 guards stay on).
+    pub fn disabled() -> Self {
+        Configuration {
+            limits: Limits::disabled(),
+            ..Configuration::default()
+        }
+    }
+
+    /// Replace the limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Qt's `setRateLimitPerSecond` (0 = off).
+    pub fn with_rate_limit_per_second(mut self, per_second: u32) -> Self {
+        self.limits.rate.per_second = per_second;
+        self
+    }
+
+    /// Qt's `setKeepAliveTimeout`.
+    pub fn with_keep_alive_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.keep_alive = timeout;
+        self
+    }
+
+    /// Qt's `setWhitelist`.
+    pub fn with_allow_list(mut self, subnets: impl IntoIterator<Item = IpNet>) -> Self {
+        self.limits.ip_filter.allow = subnets.into_iter().collect();
+        self
+    }
+
+    /// Qt's `setBlacklist`.
+    pub fn with_deny_list(mut self, subnets: impl IntoIterator<Item = IpNet>) -> Self {
+        self.limits.ip_filter.deny = subnets.into_iter().collect();
+        self
+    }
+
+    /// Qt's `setMaximumConnections` (0 = off).
+    pub fn with_max_connections(mut self, max: u32) -> Self {
+        self.limits.connections.max_connections = max;
+        self
+    }
+
+    /// Qt's `setMaximumConnectionsPerHost` (0 = off).
+    pub fn with_max_connections_per_host(mut self, max: u32) -> Self {
+        self.limits.connections.max_per_host = max;
+        self
+    }
+
+    /// Replace the size limits (Qt's `setMaximumUrlSize`,
+    /// `setMaximumTotalHeaderSize`, `setMaximumHeaderFieldSize`,
+    /// `setMaximumHeaderFieldCount`, `setMaximumBodySize`).
+    pub fn with_sizes(mut self, sizes: SizeLimits) -> Self {
+        self.limits.sizes = sizes;
+        self
+    }
+
+    /// Replace the HTTP/2 settings.
+    pub fn with_http2(mut self, http2: Http2Settings) -> Self {
+        self.http2 = http2;
+        self
+    }
+
+    /// Replace the timeouts.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+}
