@@ -1,7 +1,12 @@
 //! A flood over the connection caps cannot pile up work: at most 256 refused
 //! connections are answered at once (each waits up to 2 s for the client's
 //! first bytes to pick its protocol); past that, refused connections are
-//! closed at once. (Its own test binary: the budget is per process.)
+//! closed at once.
+//!
+//! Its own test binary, not a module of `tests/core`: the budget is one
+//! static per process, so while this test holds it spent, every other test
+//! that counts on a refusal being answered (the connection caps in
+//! `core::limits`) would find its refusals closed unanswered instead.
 
 mod support;
 

@@ -1,4 +1,5 @@
-//! Helpers shared by the `core_*` integration tests: starting servers on
+//! Helpers shared by the root package's integration test binaries
+//! (`tests/core`, `tests/core_refusal_cap.rs`, `tests/examples`): starting servers on
 //! 127.0.0.1:0, a raw HTTP/1 client over any stream, test certificates, TLS
 //! client configs with the ring provider passed explicitly, hyper and reqwest
 //! clients, and a general-purpose test server.

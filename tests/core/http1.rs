@@ -2,11 +2,9 @@
 //! `Connection: close`, HEAD, `Expect: 100-continue`, the missing handler, a
 //! dropped responder, and the request facts a handler sees.
 
-mod support;
-
+use crate::support::{Raw, RawResponse, TestServer, addr, start};
 use http::StatusCode;
 use postern_core::{AbstractHttpServer, Handled, Request, Responder};
-use support::{Raw, RawResponse, TestServer, addr, start};
 
 /// Header names of `response`, sorted, for exact comparisons.
 fn names(response: &RawResponse) -> Vec<&str> {

@@ -1,16 +1,13 @@
 //! Unix domain socket listeners (in a temp dir): HTTP/1 and h2c served, the
 //! connection facts a handler sees, and the listener's reported address.
-#![cfg(unix)]
-
-mod support;
 
 use std::path::PathBuf;
 
+use crate::support::{Raw, TestServer, get, h1_client, h2_client, temp_dir, within};
 use bytes::Bytes;
 use http::{StatusCode, Version};
 use http_body_util::{BodyExt, Full};
 use postern_core::{HttpService, ListenAddr, Server};
-use support::{Raw, TestServer, get, h1_client, h2_client, temp_dir, within};
 use tokio::net::UnixStream;
 
 struct UnixServer {
@@ -26,7 +23,7 @@ impl Drop for UnixServer {
 }
 
 async fn unix_server() -> UnixServer {
-    support::init_tracing();
+    crate::support::init_tracing();
     let dir = temp_dir("unix");
     let path = dir.join("postern.sock");
     let server = Server::builder()

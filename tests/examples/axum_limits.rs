@@ -1,7 +1,7 @@
 //! The `axum_limits` example over real loopback sockets: every limit answers
 //! with its exact status, headers and connection behaviour.
 
-#[path = "../examples/axum_limits.rs"]
+#[path = "../../examples/axum_limits.rs"]
 mod example;
 
 use std::net::SocketAddr;

@@ -2,18 +2,16 @@
 //! and HTTP/2 settings new connections get, `configuration()` reports it, and
 //! invalid configurations are refused.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{
+    Raw, TestServer, addr, get, h2_client, start_with, time_to_close, with_timeouts, within,
+};
 use http::StatusCode;
 use http_body_util::BodyExt;
 use postern_core::config::Http2Settings;
 use postern_core::{
     AbstractHttpServer, Configuration, Handled, HttpService, Request, Responder, Server,
-};
-use support::{
-    Raw, TestServer, addr, get, h2_client, start_with, time_to_close, with_timeouts, within,
 };
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -163,7 +161,7 @@ async fn two_streams_at_once(
 
 #[tokio::test]
 async fn changed_http2_settings_apply_to_new_connections() {
-    support::init_tracing();
+    crate::support::init_tracing();
     let mut one_stream = Http2Settings::default();
     one_stream.max_concurrent_streams = 1;
     let (tx, mut events) = mpsc::unbounded_channel();

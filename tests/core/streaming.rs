@@ -3,19 +3,17 @@
 //! with a large body and back-pressure, an aborted stream, and
 //! `is_response_canceled()` once the client has gone.
 
-mod support;
-
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::support::{Raw, TestServer, addr, get, h2_client, reqwest_client, start, within};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{HeaderMap, StatusCode, Version};
 use http_body_util::BodyExt;
 use postern_core::{AbstractHttpServer, Handled, Request, Responder};
-use support::{Raw, TestServer, addr, get, h2_client, reqwest_client, start, within};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;

@@ -2,13 +2,11 @@
 //! reported by `listeners()` / `ports()` in the order bound; listeners added
 //! to a running server; bind errors.
 
-mod support;
-
 use std::net::SocketAddr;
 
+use crate::support::{Raw, TestServer, reqwest_client, server_tls, test_cert, within};
 use http::Version;
 use postern_core::{HttpService, ListenAddr, Server};
-use support::{Raw, TestServer, reqwest_client, server_tls, test_cert, within};
 
 /// GET /info on a plain TCP listener; returns the facts.
 async fn info_over_tcp(addr: SocketAddr) -> serde_json::Value {
@@ -23,9 +21,9 @@ async fn info_over_tcp(addr: SocketAddr) -> serde_json::Value {
 #[cfg(unix)]
 #[tokio::test]
 async fn tcp_tls_and_unix_listeners_on_one_server() {
-    support::init_tracing();
+    crate::support::init_tracing();
     let cert = test_cert();
-    let dir = support::temp_dir("listeners");
+    let dir = crate::support::temp_dir("listeners");
     let socket = dir.join("s.sock");
     let server = Server::builder()
         .bind_tcp("127.0.0.1:0")
@@ -89,7 +87,7 @@ async fn tcp_tls_and_unix_listeners_on_one_server() {
 
 #[tokio::test]
 async fn two_tcp_listeners_are_both_served() {
-    support::init_tracing();
+    crate::support::init_tracing();
     let server = Server::builder()
         .bind_tcp("127.0.0.1:0")
         .bind_tcp("127.0.0.1:0")
@@ -112,7 +110,7 @@ async fn two_tcp_listeners_are_both_served() {
 
 #[tokio::test]
 async fn a_listener_added_to_a_running_server_is_served() {
-    let server = support::start(TestServer).await;
+    let server = crate::support::start(TestServer).await;
     let first = server.listeners()[0].clone();
     let added = server
         .bind_tcp("127.0.0.1:0")
@@ -134,7 +132,7 @@ async fn an_ipv6_loopback_listener_is_served_when_available() {
         eprintln!("no IPv6 loopback here: skipped");
         return;
     }
-    support::init_tracing();
+    crate::support::init_tracing();
     let server = Server::builder()
         .bind_tcp("[::1]:0")
         .serve(HttpService::new(TestServer))
@@ -155,7 +153,7 @@ async fn an_ipv6_loopback_listener_is_served_when_available() {
 
 #[tokio::test]
 async fn binding_a_taken_port_or_a_bad_address_fails() {
-    let server = support::start(TestServer).await;
+    let server = crate::support::start(TestServer).await;
     let taken = server.listeners()[0].socket_addr().unwrap();
     let error = Server::builder()
         .bind_tcp(taken.to_string())

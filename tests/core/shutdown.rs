@@ -2,14 +2,12 @@
 //! connections close at once, what is still busy at the deadline is cut and
 //! counted, and no new connection is accepted once shutdown has begun.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{Raw, addr, get, h2_client, server_tls, start, test_cert, within};
 use http::StatusCode;
 use http_body_util::BodyExt;
 use postern_core::{AbstractHttpServer, Handled, Request, Responder, ShutdownReport};
-use support::{Raw, addr, get, h2_client, server_tls, start, test_cert, within};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 

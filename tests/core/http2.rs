@@ -2,14 +2,12 @@
 //! clients, request facts from `:authority`, concurrent streams, and the
 //! server's own answers (404, 500) framed as HTTP/2.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{TestServer, addr, get, h2_client, reqwest_client, start, within};
 use bytes::Bytes;
 use http::{StatusCode, Version};
 use http_body_util::{BodyExt, Full};
-use support::{TestServer, addr, get, h2_client, reqwest_client, start, within};
 use tokio::net::TcpStream;
 
 #[tokio::test]

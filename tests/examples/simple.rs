@@ -1,9 +1,9 @@
 //! Black-box tests of every route of `examples/simple.rs`, over real sockets: HTTP/1.1 on the
 //! plain listener, HTTP/1.1 and HTTP/2 (ALPN) on the TLS one.
 
-#[path = "../examples/simple.rs"]
+#[path = "../../examples/simple.rs"]
 #[allow(dead_code, unreachable_pub)]
-mod simple;
+mod example;
 
 use std::path::Path;
 use std::time::Duration;
@@ -27,9 +27,9 @@ struct Fixture {
 
 async fn start_with(assets: &Path) -> Fixture {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let (cert, key) = simple::self_signed_pem().expect("certificate");
-    let server = simple::build_server(assets).expect("routes");
-    let running = simple::start(server, "127.0.0.1:0", "127.0.0.1:0", &cert, &key)
+    let (cert, key) = example::self_signed_pem().expect("certificate");
+    let server = example::build_server(assets).expect("routes");
+    let running = example::start(server, "127.0.0.1:0", "127.0.0.1:0", &cert, &key)
         .await
         .expect("listening");
     let (mut http, mut https) = (String::new(), String::new());
@@ -63,7 +63,7 @@ async fn start_with(assets: &Path) -> Fixture {
 }
 
 async fn start() -> Fixture {
-    start_with(&simple::default_assets_dir()).await
+    start_with(&example::default_assets_dir()).await
 }
 
 struct Answer {
@@ -99,7 +99,7 @@ async fn get(client: &reqwest::Client, url: &str, auth: Option<&str>) -> Answer 
 }
 
 fn asset(name: &str) -> Vec<u8> {
-    std::fs::read(simple::default_assets_dir().join(name)).expect("asset file")
+    std::fs::read(example::default_assets_dir().join(name)).expect("asset file")
 }
 
 #[tokio::test]
@@ -236,7 +236,7 @@ async fn symlinks_out_of_the_root_are_refused() {
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).expect("temp dir");
     std::fs::write(root.join("inside.txt"), "inside\n").expect("file");
-    let outside = simple::default_assets_dir().join("../../simple.rs");
+    let outside = example::default_assets_dir().join("../../simple.rs");
     std::os::unix::fs::symlink(
         outside.canonicalize().expect("example"),
         root.join("escape.txt"),
@@ -263,7 +263,7 @@ async fn basic_auth() {
     let encode = |credentials: &str| {
         base64::engine::general_purpose::STANDARD.encode(credentials.as_bytes())
     };
-    let good = encode(&format!("{}:{}", simple::USER, simple::PASSWORD));
+    let good = encode(&format!("{}:{}", example::USER, example::PASSWORD));
     let table = [
         (None, StatusCode::UNAUTHORIZED),
         (Some(format!("Basic {good}")), StatusCode::OK),
@@ -302,7 +302,7 @@ async fn basic_auth() {
                 assert!(answer.headers.get("www-authenticate").is_none());
             } else {
                 assert_eq!(answer.body, b"Authentication required\n");
-                assert_eq!(answer.headers["www-authenticate"], simple::CHALLENGE);
+                assert_eq!(answer.headers["www-authenticate"], example::CHALLENGE);
             }
         }
     }

@@ -3,14 +3,12 @@
 //! close` before any handler runs; CL+TE is read as chunked and the
 //! connection is closed after the response, so nothing can be smuggled.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support::{Raw, RawResponse, addr, start};
 use http::StatusCode;
 use postern_core::{AbstractHttpServer, Handled, Request, Responder};
-use support::{Raw, RawResponse, addr, start};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 

@@ -2,17 +2,15 @@
 //! the negotiated ALPN, SNI and version reach the handler through
 //! `Request::tls()`.
 
-mod support;
-
 use std::net::SocketAddr;
 
-use http::{StatusCode, Version};
-use http_body_util::BodyExt;
-use postern_core::{HttpService, ListenAddr, Server, TlsConfig};
-use support::{
+use crate::support::{
     Raw, TestCert, TestServer, client_tls, get, h1_client, h2_client, reqwest_client, server_tls,
     test_cert, tls_connect, within,
 };
+use http::{StatusCode, Version};
+use http_body_util::BodyExt;
+use postern_core::{HttpService, ListenAddr, Server, TlsConfig};
 
 async fn tls_server(
     cert: &TestCert,
@@ -20,7 +18,7 @@ async fn tls_server(
     postern_core::RunningServer<HttpService<TestServer>>,
     SocketAddr,
 ) {
-    support::init_tracing();
+    crate::support::init_tracing();
     let server = Server::builder()
         .bind_tls("127.0.0.1:0", server_tls(cert))
         .serve(HttpService::new(TestServer))
@@ -169,7 +167,7 @@ async fn a_client_that_does_not_trust_the_certificate_is_refused() {
 #[tokio::test]
 async fn tls_config_from_pem_files_and_bad_pem() {
     let cert = test_cert();
-    let dir = support::temp_dir("tls");
+    let dir = crate::support::temp_dir("tls");
     let cert_path = dir.join("cert.pem");
     let key_path = dir.join("key.pem");
     std::fs::write(&cert_path, &cert.cert_pem).unwrap();

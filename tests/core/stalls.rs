@@ -3,16 +3,14 @@
 //! (write-stall timeout). Neither may pin a connection forever; a handler that
 //! is merely slow is never cut by them.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::{addr, start_with, with_timeouts, within};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use postern_core::{AbstractHttpServer, Handled, Request, Responder};
-use support::{addr, start_with, with_timeouts, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 

@@ -4,15 +4,13 @@
 //! timeout (the server fires between 1 and 1.25 times it); the late bound is
 //! generous, as machines are noisy.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use http_body_util::BodyExt;
-use support::{
+use crate::support::{
     Raw, TestCert, TestServer, addr, get, h2_client, server_tls, start_with, test_cert,
     time_to_close, with_timeouts, within,
 };
+use http_body_util::BodyExt;
 
 const SHORT: Duration = Duration::from_millis(300);
 /// A close this long after the timeout started is "on time".
@@ -260,9 +258,9 @@ async fn a_silent_tls_connection_is_closed_after_the_first_byte_timeout() {
     });
     let cert = test_cert();
     let server = start_tls(config, &cert).await;
-    let tls = support::tls_connect(
+    let tls = crate::support::tls_connect(
         addr(&server),
-        support::client_tls(&cert, &[b"http/1.1"]),
+        crate::support::client_tls(&cert, &[b"http/1.1"]),
         "localhost",
     )
     .await;

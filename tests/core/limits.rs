@@ -18,8 +18,6 @@
 //!
 //! Each server is fresh, so each test has its own rate limiter and caps.
 
-mod support;
-
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -30,6 +28,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::support::{
+    Raw, RawResponse, client_tls, connect_from, h2_client, server_tls, temp_dir, test_cert,
+    try_tls_handshake, wait_live, within,
+};
 use bytes::Bytes;
 use http::header::HeaderValue;
 use http::{HeaderMap, StatusCode, Version};
@@ -41,10 +43,6 @@ use postern_core::{
     Server,
 };
 use postern_limits::config::parse_subnet;
-use support::{
-    Raw, RawResponse, client_tls, connect_from, h2_client, server_tls, temp_dir, test_cert,
-    try_tls_handshake, wait_live, within,
-};
 use tokio::net::{TcpStream, UnixStream};
 
 /// The longest a whole test may take.
@@ -134,7 +132,7 @@ async fn start_on(
     configuration: Configuration,
     bind: impl FnOnce(postern_core::ServerBuilder) -> postern_core::ServerBuilder,
 ) -> Limited {
-    support::init_tracing();
+    crate::support::init_tracing();
     let counter = Counter::default();
     let calls = Arc::clone(&counter.calls);
     let builder = bind(Server::builder().configuration(configuration));
@@ -215,7 +213,7 @@ where
 
 /// A GET for `uri` with an empty body.
 fn get(uri: &str) -> http::Request<Full<Bytes>> {
-    support::get(uri)
+    crate::support::get(uri)
 }
 
 /// An h2c (prior knowledge) connection to `addr`.
@@ -971,7 +969,7 @@ async fn assert_h2_refused_at_accept(stream: TcpStream) {
 }
 
 /// A TLS client over the cap: the connection is closed before the handshake.
-async fn assert_tls_refused_at_accept(stream: TcpStream, cert: &support::TestCert) {
+async fn assert_tls_refused_at_accept(stream: TcpStream, cert: &crate::support::TestCert) {
     let handshake = try_tls_handshake(stream, client_tls(cert, &[b"http/1.1"]), "localhost").await;
     assert!(
         handshake.is_err(),

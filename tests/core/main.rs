@@ -1,0 +1,21 @@
+//! Integration tests of `postern-core` over real sockets, one module per
+//! subject, all in one test binary (one link instead of one per file).
+//! `core_refusal_cap.rs` is the exception, in a process of its own.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod config;
+mod http1;
+mod http2;
+mod limits;
+mod listeners;
+mod shutdown;
+mod stalls;
+mod streaming;
+mod strict;
+mod timeouts;
+mod tls;
+mod tower;
+#[cfg(unix)]
+mod unix;
