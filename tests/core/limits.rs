@@ -29,7 +29,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    Raw, RawResponse, client_tls, connect_from, h2_client, server_tls, temp_dir, test_cert,
+    Raw, RawResponse, case, client_tls, connect_from, h2_client, server_tls, temp_dir, test_cert,
     try_tls_handshake, wait_live, within,
 };
 use bytes::Bytes;
@@ -255,8 +255,15 @@ fn assert_h1_refused(response: &RawResponse, status_line: &str) {
     assert_eq!(response.body, b"", "{response:?}");
 }
 
-/// Assert an HTTP/2 refusal: `status`, empty body, no connection header.
+/// Assert an HTTP/2 refusal of the limits: `status`, empty body,
+/// `content-length: 0`, no connection header.
 fn assert_h2_refused(response: &H2Response, status: StatusCode) {
+    assert_h2_refusal(response, status, Some("0"));
+}
+
+/// Assert an HTTP/2 refusal: `status`, empty body, `content-length` as
+/// given, no connection header.
+fn assert_h2_refusal(response: &H2Response, status: StatusCode, content_length: Option<&str>) {
     assert_eq!(response.status, status, "{:?}", response.headers);
     assert_eq!(response.version, Version::HTTP_2);
     assert_eq!(&response.body[..], b"");
@@ -265,9 +272,15 @@ fn assert_h2_refused(response: &H2Response, status: StatusCode) {
         "HTTP/2 forbids connection headers: {:?}",
         response.headers
     );
-    if let Some(length) = response.headers.get("content-length") {
-        assert_eq!(length, "0");
-    }
+    assert_eq!(
+        response
+            .headers
+            .get("content-length")
+            .map(|v| v.to_str().expect("ASCII")),
+        content_length,
+        "{:?}",
+        response.headers
+    );
     assert_eq!(
         response
             .headers
@@ -690,7 +703,9 @@ async fn http2_bodies_over_the_limit_get_413_before_the_handler() {
             .body(NoLength(Some(Bytes::from_static(b"0123456789abcdefg"))))
             .unwrap();
         let response = h2_roundtrip(&mut send, request).await;
-        assert_h2_refused(&response, StatusCode::PAYLOAD_TOO_LARGE);
+        // Refused as the body streams in, by `HttpService`'s body-error
+        // answer: hyper sends no `content-length` for its empty body.
+        assert_h2_refusal(&response, StatusCode::PAYLOAD_TOO_LARGE, None);
         // And 16 bytes the same way pass.
         let request = http::Request::post("http://a/echo")
             .body(NoLength(Some(Bytes::from_static(b"0123456789abcdef"))))
@@ -1356,9 +1371,10 @@ async fn a_spoofed_forwarding_header_does_not_win_an_allow_list_or_a_fresh_rate_
 // ---------------------------------------------------------------------------
 // 8. What a refusal leaves of the connection
 
-/// A refused request's unread body is skipped (never parsed as the next
-/// request): with `content-length` the connection stays usable; with a
-/// chunked body the server may instead close, but must say so.
+/// A refused request's unread body is never parsed as the next request:
+/// with `content-length` it is skipped and the connection stays usable; with
+/// a chunked body the refusal says `connection: close` and the connection
+/// ends.
 #[tokio::test]
 async fn a_refused_requests_unread_body_is_never_parsed_as_a_request() {
     bounded(async {
@@ -1385,11 +1401,8 @@ async fn a_refused_requests_unread_body_is_never_parsed_as_a_request() {
         .await;
         let response = raw.response().await;
         assert_h1_refused(&response, "HTTP/1.1 403 Forbidden");
-        if response.header("connection") == Some("close") {
-            assert_eq!(raw.eof().await, b"", "nothing after a close");
-        } else {
-            assert_h1_refused(&raw.response().await, "HTTP/1.1 403 Forbidden");
-        }
+        assert_eq!(response.header("connection"), Some("close"), "{response:?}");
+        assert_eq!(raw.eof().await, b"", "nothing after the close");
         assert_eq!(limited.calls(), 0);
     })
     .await;
@@ -1401,18 +1414,40 @@ async fn a_refused_requests_unread_body_is_never_parsed_as_a_request() {
 #[tokio::test]
 async fn a_refused_request_expecting_100_continue_closes_the_connection() {
     bounded(async {
-        for config in [deny(&["127.0.0.0/8"]), rate(1)] {
+        // (case, configuration, whether a request spends the budget first,
+        // the refusal, its `retry-after`)
+        let cases = [
+            (
+                "denied",
+                deny(&["127.0.0.0/8"]),
+                false,
+                "HTTP/1.1 403 Forbidden",
+                None,
+            ),
+            (
+                "rate-limited",
+                rate(1),
+                true,
+                "HTTP/1.1 429 Too Many Requests",
+                Some("1"),
+            ),
+        ];
+        for (name, config, spend_the_budget, status_line, retry_after) in cases {
+            let _case = case(name);
             let limited = start_counter(Mode::Service, config).await;
             let mut raw = Raw::connect(limited.addr(0)).await;
-            let expecting = "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\
-                             Expect: 100-continue\r\n\r\n";
-            if limited.server.configuration().limits.rate.per_second > 0 {
-                // Spend the budget first.
+            if spend_the_budget {
                 assert_eq!(raw.roundtrip(GET).await.status, 200);
             }
-            let response = raw.roundtrip(expecting).await;
-            assert!(matches!(response.status, 403 | 429), "{response:?}");
+            let response = raw
+                .roundtrip(
+                    "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\
+                     Expect: 100-continue\r\n\r\n",
+                )
+                .await;
+            assert_h1_refused(&response, status_line);
             assert_eq!(response.header("connection"), Some("close"), "{response:?}");
+            assert_eq!(response.header("retry-after"), retry_after, "{response:?}");
             // The body the client sends anyway is never parsed as a request.
             raw.send("helloGET /x HTTP/1.1\r\nHost: a\r\n\r\n").await;
             assert_eq!(raw.eof().await, b"", "closed after the refusal");

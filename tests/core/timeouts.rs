@@ -190,10 +190,11 @@ async fn a_partial_request_head_is_closed_after_the_request_head_timeout() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     raw.send("Host: a\r\nX-Slow: ").await;
     let (elapsed, rest) = time_to_close(&mut raw, started).await;
-    assert!(
-        rest.is_empty() || rest.starts_with(b"HTTP/1.1 408"),
-        "closed without a response (or with a 408): {:?}",
-        String::from_utf8_lossy(&rest)
+    // Postern's request-head watchdog drops the connection: no 408.
+    assert_eq!(
+        String::from_utf8_lossy(&rest),
+        "",
+        "closed without a response"
     );
     assert_on_time(elapsed, "partial request head");
 }

@@ -106,12 +106,20 @@ async fn exchange(stream: &mut TcpStream, request: &str) -> Reply {
     }
 }
 
-async fn is_closed(stream: &mut TcpStream) -> bool {
+/// The server closes the connection within 2 s, without another byte.
+async fn assert_closed(stream: &mut TcpStream) {
     let mut byte = [0u8; 1];
-    matches!(
-        tokio::time::timeout(Duration::from_secs(2), stream.read(&mut byte)).await,
-        Ok(Ok(0)) | Ok(Err(_))
-    )
+    let read = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut byte))
+        .await
+        .expect("closed within 2 s");
+    assert_eq!(read.ok(), Some(0), "closed without a byte");
+}
+
+/// The connection is still open 2 s later.
+async fn assert_open(stream: &mut TcpStream) {
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut byte)).await;
+    assert!(read.is_err(), "still open, got {read:?}");
 }
 
 fn get(path: &str) -> String {
@@ -138,7 +146,7 @@ async fn example_limits_over_a_socket() {
         assert_eq!(reply.status_line, "HTTP/1.1 414 URI Too Long");
         assert_eq!(reply.refusal_headers(), refusal(&[CLOSE]));
         assert!(reply.body.is_empty());
-        assert!(is_closed(&mut stream).await);
+        assert_closed(&mut stream).await;
 
         // strict(): bodies up to 1 MiB, refused on the declared length.
         let mut stream = connect("127.0.0.1", addr).await;
@@ -169,7 +177,7 @@ async fn every_refusal_with_small_limits() {
         let reply = exchange(&mut denied, &get("/")).await;
         assert_eq!(reply.status_line, "HTTP/1.1 403 Forbidden");
         assert_eq!(reply.refusal_headers(), refusal(&[]));
-        assert!(!is_closed(&mut denied).await);
+        assert_open(&mut denied).await;
 
         // Rate: 429 + Retry-After, connection kept.
         let mut client = connect("127.0.0.2", addr).await;
@@ -212,7 +220,7 @@ async fn every_refusal_with_small_limits() {
         assert_eq!(reply.status_line, "HTTP/1.1 429 Too Many Requests");
         assert_eq!(reply.refusal_headers(), refusal(&[CLOSE]));
         assert!(reply.body.is_empty());
-        assert!(is_closed(&mut second).await);
+        assert_closed(&mut second).await;
     })
     .await
     .expect("timed out");

@@ -9,6 +9,7 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+use std::fmt::Display;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -47,6 +48,25 @@ pub(crate) fn init_tracing() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
+}
+
+/// Names the table case run while it is alive: when the case fails, the
+/// test's output says which (`let _case = case(name);` at the top of the
+/// loop body).
+pub(crate) fn case(name: impl Display) -> Case {
+    Case(name.to_string())
+}
+
+/// See [`case`].
+#[derive(Debug)]
+pub(crate) struct Case(String);
+
+impl Drop for Case {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("^ in case: {}", self.0);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
