@@ -126,32 +126,6 @@ async fn a_listener_added_to_a_running_server_is_served() {
 }
 
 #[tokio::test]
-async fn an_ipv6_loopback_listener_is_served_when_available() {
-    // Skip quietly where the machine has no IPv6 loopback.
-    if std::net::TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("no IPv6 loopback here: skipped");
-        return;
-    }
-    crate::support::init_tracing();
-    let server = Server::builder()
-        .bind_tcp("[::1]:0")
-        .serve(HttpService::new(TestServer))
-        .await
-        .expect("server starts");
-    let addr = server.listeners()[0].socket_addr().unwrap();
-    assert!(addr.is_ipv6());
-    assert_eq!(server.listeners()[0].to_string(), format!("http://{addr}"));
-    let mut raw = Raw::connect(addr).await;
-    let client = raw.local_addr();
-    let response = raw
-        .roundtrip("GET /info HTTP/1.1\r\nHost: [::1]\r\n\r\n")
-        .await;
-    let facts: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
-    assert_eq!(facts["remote"], client.to_string());
-    assert_eq!(facts["url"], "http://[::1]/info");
-}
-
-#[tokio::test]
 async fn binding_a_taken_port_or_a_bad_address_fails() {
     let server = crate::support::start(TestServer).await;
     let taken = server.listeners()[0].socket_addr().unwrap();

@@ -1,6 +1,9 @@
 //! Integration tests of `postern-core` over real sockets, one module per
 //! subject, all in one test binary (one link instead of one per file).
 //! `core_refusal_cap.rs` is the exception, in a process of its own.
+//!
+//! The tests in [`ipv6`] are ignored: they need an IPv6 loopback; run them
+//! with `cargo test --test core -- --ignored` where it exists.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -8,6 +11,7 @@ mod support;
 mod config;
 mod http1;
 mod http2;
+mod ipv6;
 mod limits;
 mod listeners;
 mod shutdown;
