@@ -4,13 +4,13 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use postern_core::{Configuration, HttpService, Server};
+use postern_core::{Configuration, HttpService};
 
 use super::limits::{
     GET, Limited, Mode, allow, assert_h1_refused, assert_h1_refused_at_accept, assert_served,
     bounded, deny, h1_once_open, start_on, tcp,
 };
-use crate::support::{Raw, TestServer, wait_live};
+use crate::support::{Raw, TestServer, serve, wait_live};
 
 /// A [`limits`](super::limits) counter on a dual-stack `[::]:0` listener.
 async fn dual_stack(configuration: Configuration) -> Limited {
@@ -20,13 +20,13 @@ async fn dual_stack(configuration: Configuration) -> Limited {
 #[tokio::test]
 #[ignore = "needs IPv6 loopback (::1): run with --ignored where it exists"]
 async fn an_ipv6_loopback_listener_is_served_when_available() {
-    crate::support::init_tracing();
-    let server = Server::builder()
-        .bind_tcp("[::1]:0")
-        .serve(HttpService::new(TestServer))
-        .await
-        .expect("server starts");
-    let addr = server.listeners()[0].socket_addr().unwrap();
+    let server = serve(
+        Configuration::default(),
+        |b| b.bind_tcp("[::1]:0"),
+        HttpService::new(TestServer),
+    )
+    .await;
+    let addr = server.addr();
     assert!(addr.is_ipv6());
     assert_eq!(server.listeners()[0].to_string(), format!("http://{addr}"));
     let mut raw = Raw::connect(addr).await;
@@ -39,6 +39,7 @@ async fn an_ipv6_loopback_listener_is_served_when_available() {
     assert_eq!(facts["remote"], client.to_string());
     assert_eq!(facts["url"], "http://[::1]/info");
 }
+
 /// IPv4 clients reach a `[::]` listener as `::ffff:127.0.0.1`; the lists and
 /// the per-host cap must treat them as 127.0.0.1.
 #[tokio::test]

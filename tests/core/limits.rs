@@ -28,10 +28,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::support::{
-    Raw, RawResponse, case, client_tls, connect_from, h2_client, server_tls, temp_dir, test_cert,
-    try_tls_handshake, wait_live, within,
-};
 use bytes::Bytes;
 use http::header::HeaderValue;
 use http::{HeaderMap, StatusCode, Version};
@@ -39,11 +35,15 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use postern_core::config::{ClientIpConfig, SizeLimits};
 use postern_core::{
-    AbstractHttpServer, Configuration, Handled, HttpService, Request, Responder, RunningServer,
-    Server,
+    AbstractHttpServer, Configuration, Handled, HttpService, Request, Responder, ServerBuilder,
 };
 use postern_limits::config::parse_subnet;
 use tokio::net::{TcpStream, UnixStream};
+
+use crate::support::{
+    Raw, RawResponse, Running, TestCert, case, client_tls, connect_from, get, on_loopback, serve,
+    serve_abstract, server_tls, temp_dir, test_cert, try_tls_handshake, wait_live, within,
+};
 
 /// The longest a whole test may take.
 const TEST_LIMIT: Duration = Duration::from_secs(90);
@@ -61,7 +61,7 @@ pub(super) async fn bounded(test: impl Future<Output = ()>) {
 /// Counts its calls; echoes the request body with `x-remote` (the peer the
 /// handler sees, or `none`) and `x-transport`.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Counter {
+struct Counter {
     calls: Arc<AtomicUsize>,
 }
 
@@ -93,7 +93,7 @@ pub(super) enum Mode {
 }
 
 pub(super) struct Limited {
-    pub(super) server: RunningServer<HttpService<Counter>>,
+    pub(super) server: Running,
     calls: Arc<AtomicUsize>,
     /// A temp dir to remove (Unix sockets).
     dir: Option<PathBuf>,
@@ -123,24 +123,21 @@ impl Limited {
 
 /// A [`Counter`] served on 127.0.0.1:0 (TCP), in `mode`.
 async fn start_counter(mode: Mode, configuration: Configuration) -> Limited {
-    start_on(mode, configuration, |b| b.bind_tcp("127.0.0.1:0")).await
+    start_on(mode, configuration, on_loopback).await
 }
 
 /// A [`Counter`] served in `mode` on the listeners `bind` adds.
 pub(super) async fn start_on(
     mode: Mode,
     configuration: Configuration,
-    bind: impl FnOnce(postern_core::ServerBuilder) -> postern_core::ServerBuilder,
+    bind: impl FnOnce(ServerBuilder) -> ServerBuilder,
 ) -> Limited {
-    crate::support::init_tracing();
     let counter = Counter::default();
     let calls = Arc::clone(&counter.calls);
-    let builder = bind(Server::builder().configuration(configuration));
     let server = match mode {
-        Mode::Abstract => builder.serve_abstract(counter).await,
-        Mode::Service => builder.serve(HttpService::new(counter)).await,
-    }
-    .expect("the server starts");
+        Mode::Abstract => serve_abstract(configuration, bind, counter).await,
+        Mode::Service => serve(configuration, bind, HttpService::new(counter)).await,
+    };
     Limited {
         server,
         calls,
@@ -211,17 +208,9 @@ where
     }
 }
 
-/// A GET for `uri` with an empty body.
-fn get(uri: &str) -> http::Request<Full<Bytes>> {
-    crate::support::get(uri)
-}
-
 /// An h2c (prior knowledge) connection to `addr`.
 async fn h2c(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest<Full<Bytes>> {
-    let tcp = within("connect", TcpStream::connect(addr))
-        .await
-        .expect("connect");
-    h2_client(tcp).await.0
+    crate::support::h2c(addr).await.0
 }
 
 /// The only header fields a refusal carries (`retry-after` on 429s,
@@ -984,7 +973,7 @@ async fn assert_h2_refused_at_accept(stream: TcpStream) {
 }
 
 /// A TLS client over the cap: the connection is closed before the handshake.
-async fn assert_tls_refused_at_accept(stream: TcpStream, cert: &crate::support::TestCert) {
+async fn assert_tls_refused_at_accept(stream: TcpStream, cert: &TestCert) {
     let handshake = try_tls_handshake(stream, client_tls(cert, &[b"http/1.1"]), "localhost").await;
     assert!(
         handshake.is_err(),

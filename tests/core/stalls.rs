@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::{addr, start_with, with_timeouts, within};
+use crate::support::{RawResponse, start_with, with_timeouts, within};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use postern_core::{AbstractHttpServer, Handled, Request, Responder};
@@ -58,9 +58,9 @@ async fn assert_ok_with_body(stream: &mut TcpStream, body: &str) {
     within("answer", stream.read_to_end(&mut answer))
         .await
         .expect("read");
-    let text = String::from_utf8_lossy(&answer);
-    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
-    assert!(text.ends_with(&format!("\r\n\r\n{body}")), "{text}");
+    let response = RawResponse::parse(&answer);
+    assert_eq!(response.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(response.text(), body);
 }
 
 /// Read until EOF or a reset; how many bytes came and how long it took.
@@ -79,8 +79,8 @@ async fn read_to_end(stream: &mut TcpStream) -> (usize, Duration) {
 #[tokio::test]
 async fn a_body_that_stops_arriving_closes_the_connection() {
     let handler = Stalls::default();
-    let server = start_with(stall_config(), handler.clone()).await;
-    let mut stream = TcpStream::connect(addr(&server)).await.expect("connect");
+    let (_server, addr) = start_with(stall_config(), handler.clone()).await;
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream
         .write_all(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
         .await
@@ -104,8 +104,8 @@ async fn a_body_that_stops_arriving_closes_the_connection() {
 
 #[tokio::test]
 async fn a_body_trickling_within_the_timeout_is_served() {
-    let server = start_with(stall_config(), Stalls::default()).await;
-    let mut stream = TcpStream::connect(addr(&server)).await.expect("connect");
+    let (_server, addr) = start_with(stall_config(), Stalls::default()).await;
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream
         .write_all(
             b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nConnection: close\r\n\r\n",
@@ -121,12 +121,12 @@ async fn a_body_trickling_within_the_timeout_is_served() {
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_cut() {
-    let server = start_with(stall_config(), Stalls::default()).await;
+    let (_server, addr) = start_with(stall_config(), Stalls::default()).await;
     let socket = TcpSocket::new_v4().expect("socket");
     socket
         .set_recv_buffer_size(4096)
         .expect("small receive buffer");
-    let mut stream = socket.connect(addr(&server)).await.expect("connect");
+    let mut stream = socket.connect(addr).await.expect("connect");
     stream
         .write_all(b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
         .await
@@ -142,8 +142,8 @@ async fn a_client_that_stops_reading_is_cut() {
 
 #[tokio::test]
 async fn a_slow_handler_is_not_a_stalled_client() {
-    let server = start_with(stall_config(), Stalls::default()).await;
-    let mut stream = TcpStream::connect(addr(&server)).await.expect("connect");
+    let (_server, addr) = start_with(stall_config(), Stalls::default()).await;
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream
         .write_all(
             b"POST /slow HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
@@ -155,8 +155,8 @@ async fn a_slow_handler_is_not_a_stalled_client() {
 
 #[tokio::test]
 async fn a_slow_reader_that_keeps_reading_gets_everything() {
-    let server = start_with(stall_config(), Stalls::default()).await;
-    let mut stream = TcpStream::connect(addr(&server)).await.expect("connect");
+    let (_server, addr) = start_with(stall_config(), Stalls::default()).await;
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream
         .write_all(b"GET /big HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
         .await

@@ -7,8 +7,8 @@
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    Raw, TestCert, TestServer, addr, get, h2_client, server_tls, start_with, test_cert,
-    time_to_close, with_timeouts, within,
+    Raw, TestServer, client_tls, get, h2c, start_tls, start_with, test_cert, tls_connect,
+    wait_live, with_timeouts, within,
 };
 use http_body_util::BodyExt;
 
@@ -30,68 +30,32 @@ fn assert_on_time(elapsed: Duration, what: &str) {
     );
 }
 
-/// Wait (bounded) until the server counts no live connection.
-async fn no_live_connections<S: Clone>(server: &postern_core::RunningServer<S>) {
-    within("live connections to drop to 0", async {
-        while server.live_connections() != 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
-}
-
-/// A TLS-only server answering with [`TestServer`].
-async fn start_tls(
-    config: postern_core::Configuration,
-    cert: &TestCert,
-) -> postern_core::RunningServer<postern_core::HttpService<TestServer>> {
-    postern_core::Server::builder()
-        .configuration(config)
-        .bind_tls("127.0.0.1:0", server_tls(cert))
-        .serve(postern_core::HttpService::new(TestServer))
-        .await
-        .expect("server starts")
-}
-
 /// The default configuration with a short keep-alive timeout.
 fn short_keep_alive() -> postern_core::Configuration {
     with_timeouts(|t| t.keep_alive = SHORT)
 }
 
-/// An HTTP/2 prior-knowledge client connection to the server's first listener.
-async fn h2c_to<S: Clone>(
-    server: &postern_core::RunningServer<S>,
-) -> (
-    hyper::client::conn::http2::SendRequest<http_body_util::Full<bytes::Bytes>>,
-    tokio::task::JoinHandle<Result<(), hyper::Error>>,
-) {
-    let tcp = within("connect", tokio::net::TcpStream::connect(addr(server)))
-        .await
-        .expect("connect");
-    h2_client(tcp).await
-}
-
 #[tokio::test]
 async fn http1_idle_keep_alive_is_closed_after_the_timeout() {
     let config = short_keep_alive();
-    let server = start_with(config, TestServer).await;
-    let mut raw = Raw::connect(addr(&server)).await;
+    let (server, addr) = start_with(config, TestServer).await;
+    let mut raw = Raw::connect(addr).await;
     let response = raw
         .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
         .await;
     assert_eq!(response.status, 200);
     assert_eq!(response.header("connection"), None, "kept alive at first");
-    let (elapsed, rest) = time_to_close(&mut raw, Instant::now()).await;
+    let (elapsed, rest) = raw.time_to_close(Instant::now()).await;
     assert_eq!(rest, b"", "closed without sending anything");
     assert_on_time(elapsed, "idle HTTP/1 keep-alive");
-    no_live_connections(&server).await;
+    wait_live(&server, 0).await;
 }
 
 #[tokio::test]
 async fn http1_keep_alive_timer_restarts_after_each_request() {
     let config = with_timeouts(|t| t.keep_alive = Duration::from_millis(600));
-    let server = start_with(config, TestServer).await;
-    let mut raw = Raw::connect(addr(&server)).await;
+    let (_server, addr) = start_with(config, TestServer).await;
+    let mut raw = Raw::connect(addr).await;
     // Five requests 300 ms apart: 1.5 s in all, well past one timeout, yet
     // the connection is never idle for 600 ms.
     for _ in 0..5 {
@@ -110,23 +74,23 @@ async fn http1_keep_alive_timer_restarts_after_each_request() {
 #[tokio::test]
 async fn a_slow_request_is_not_cut_by_the_keep_alive_timeout() {
     let config = short_keep_alive();
-    let server = start_with(config, TestServer).await;
-    let mut raw = Raw::connect(addr(&server)).await;
+    let (_server, addr) = start_with(config, TestServer).await;
+    let mut raw = Raw::connect(addr).await;
     let response = raw
         .roundtrip("GET /slow?ms=1200 HTTP/1.1\r\nHost: a\r\n\r\n")
         .await;
     assert_eq!(response.status_line, "HTTP/1.1 200 OK");
     assert_eq!(response.body, b"slow 1200");
     // Then idle: closed one timeout later.
-    let (elapsed, _) = time_to_close(&mut raw, Instant::now()).await;
+    let (elapsed, _) = raw.time_to_close(Instant::now()).await;
     assert_on_time(elapsed, "idle after a slow request");
 }
 
 #[tokio::test]
 async fn http2_idle_connection_is_closed_after_the_keep_alive_timeout() {
     let config = short_keep_alive();
-    let server = start_with(config, TestServer).await;
-    let (mut send, conn) = h2c_to(&server).await;
+    let (server, addr) = start_with(config, TestServer).await;
+    let (mut send, conn) = h2c(addr).await;
     let response = within("h2c response", send.send_request(get("http://a/hello")))
         .await
         .expect("response");
@@ -139,7 +103,7 @@ async fn http2_idle_connection_is_closed_after_the_keep_alive_timeout() {
     let ended = within("the server closing the idle HTTP/2 connection", conn).await;
     assert!(ended.is_ok(), "a clean close, got {ended:?}");
     assert_on_time(idle_from.elapsed(), "idle HTTP/2 connection");
-    no_live_connections(&server).await;
+    wait_live(&server, 0).await;
 }
 
 #[tokio::test]
@@ -149,13 +113,13 @@ async fn a_silent_connection_is_closed_after_the_first_byte_timeout() {
         t.keep_alive = Duration::from_secs(30);
         t.request_head = Duration::from_secs(30);
     });
-    let server = start_with(config, TestServer).await;
+    let (server, addr) = start_with(config, TestServer).await;
     let started = Instant::now();
-    let mut raw = Raw::connect(addr(&server)).await;
-    let (elapsed, rest) = time_to_close(&mut raw, started).await;
+    let mut raw = Raw::connect(addr).await;
+    let (elapsed, rest) = raw.time_to_close(started).await;
     assert_eq!(rest, b"", "closed without a response");
     assert_on_time(elapsed, "silent connection");
-    no_live_connections(&server).await;
+    wait_live(&server, 0).await;
 }
 
 #[tokio::test]
@@ -166,11 +130,11 @@ async fn a_partial_http2_preface_is_closed_after_the_first_byte_timeout() {
         t.keep_alive = Duration::from_secs(30);
         t.request_head = Duration::from_secs(30);
     });
-    let server = start_with(config, TestServer).await;
+    let (_server, addr) = start_with(config, TestServer).await;
     let started = Instant::now();
-    let mut raw = Raw::connect(addr(&server)).await;
+    let mut raw = Raw::connect(addr).await;
     raw.send("PRI * HTTP/2.0\r\n").await;
-    let (elapsed, rest) = time_to_close(&mut raw, started).await;
+    let (elapsed, rest) = raw.time_to_close(started).await;
     assert_eq!(rest, b"");
     assert_on_time(elapsed, "partial preface");
 }
@@ -183,13 +147,13 @@ async fn a_partial_request_head_is_closed_after_the_request_head_timeout() {
         t.keep_alive = Duration::from_secs(30);
         t.first_byte = Duration::from_secs(30);
     });
-    let server = start_with(config, TestServer).await;
-    let mut raw = Raw::connect(addr(&server)).await;
+    let (_server, addr) = start_with(config, TestServer).await;
+    let mut raw = Raw::connect(addr).await;
     let started = Instant::now();
     raw.send("GET /hello HTTP/1.1\r\n").await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     raw.send("Host: a\r\nX-Slow: ").await;
-    let (elapsed, rest) = time_to_close(&mut raw, started).await;
+    let (elapsed, rest) = raw.time_to_close(started).await;
     // Postern's request-head watchdog drops the connection: no 408.
     assert_eq!(
         String::from_utf8_lossy(&rest),
@@ -205,23 +169,23 @@ async fn a_partial_second_request_head_is_closed_after_the_request_head_timeout(
         t.request_head = SHORT;
         t.keep_alive = Duration::from_secs(30);
     });
-    let server = start_with(config, TestServer).await;
-    let mut raw = Raw::connect(addr(&server)).await;
+    let (_server, addr) = start_with(config, TestServer).await;
+    let mut raw = Raw::connect(addr).await;
     let response = raw
         .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
         .await;
     assert_eq!(response.status, 200);
     let started = Instant::now();
     raw.send("GET /hello HTTP/1.1\r\nHost: a\r\n").await;
-    let (elapsed, _) = time_to_close(&mut raw, started).await;
+    let (elapsed, _) = raw.time_to_close(started).await;
     assert_on_time(elapsed, "partial second request head");
 }
 
 #[tokio::test]
 async fn a_head_completed_within_the_timeout_is_served() {
     let config = with_timeouts(|t| t.request_head = Duration::from_millis(1500));
-    let server = start_with(config, TestServer).await;
-    let mut raw = Raw::connect(addr(&server)).await;
+    let (_server, addr) = start_with(config, TestServer).await;
+    let mut raw = Raw::connect(addr).await;
     for part in ["GET /hel", "lo HTTP/1.1\r\n", "Host: a\r\n", "\r\n"] {
         raw.send(part).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -239,15 +203,15 @@ async fn a_stalled_tls_handshake_is_closed_after_the_handshake_timeout() {
         t.keep_alive = Duration::from_secs(30);
     });
     let cert = test_cert();
-    let server = start_tls(config, &cert).await;
+    let (server, addr) = start_tls(config, TestServer, &cert).await;
     let started = Instant::now();
-    let mut raw = Raw::connect(addr(&server)).await;
+    let mut raw = Raw::connect(addr).await;
     // A few bytes of a TLS record header, then nothing.
     raw.send([0x16, 0x03, 0x01]).await;
-    let (elapsed, rest) = time_to_close(&mut raw, started).await;
+    let (elapsed, rest) = raw.time_to_close(started).await;
     assert_eq!(rest, b"");
     assert_on_time(elapsed, "stalled TLS handshake");
-    no_live_connections(&server).await;
+    wait_live(&server, 0).await;
 }
 
 #[tokio::test]
@@ -258,18 +222,16 @@ async fn a_silent_tls_connection_is_closed_after_the_first_byte_timeout() {
         t.request_head = Duration::from_secs(30);
     });
     let cert = test_cert();
-    let server = start_tls(config, &cert).await;
-    let tls = crate::support::tls_connect(
-        addr(&server),
-        crate::support::client_tls(&cert, &[b"http/1.1"]),
-        "localhost",
-    )
-    .await;
+    let (_server, addr) = start_tls(config, TestServer, &cert).await;
+    let tls = tls_connect(addr, client_tls(&cert, &[b"http/1.1"]), "localhost").await;
     let started = Instant::now();
     let mut raw = Raw::new(tls);
-    let (elapsed, rest) = time_to_close(&mut raw, started).await;
+    // A timeout drops the connection: no TLS `close_notify` first.
+    let (rest, ended) = raw.end().await;
     assert_eq!(rest, b"");
-    assert_on_time(elapsed, "silent TLS connection");
+    let error = ended.expect_err("a close without close_notify");
+    assert_eq!(error.kind(), std::io::ErrorKind::UnexpectedEof, "{error}");
+    assert_on_time(started.elapsed(), "silent TLS connection");
 }
 
 /// `/trickle`: six chunks 200 ms apart (1.2 s in all).
@@ -298,20 +260,20 @@ impl postern_core::AbstractHttpServer for Trickle {
 #[tokio::test]
 async fn a_slowly_streamed_response_is_not_cut_by_the_keep_alive_timeout() {
     let config = short_keep_alive();
-    let server = start_with(config, Trickle).await;
-    let mut raw = Raw::connect(addr(&server)).await;
+    let (_server, addr) = start_with(config, Trickle).await;
+    let mut raw = Raw::connect(addr).await;
     let response = raw.roundtrip("GET / HTTP/1.1\r\nHost: a\r\n\r\n").await;
     assert_eq!(response.header("transfer-encoding"), Some("chunked"));
     assert_eq!(response.body, b"012345");
-    let (elapsed, _) = time_to_close(&mut raw, Instant::now()).await;
+    let (elapsed, _) = raw.time_to_close(Instant::now()).await;
     assert_on_time(elapsed, "idle after a streamed response");
 }
 
 #[tokio::test]
 async fn a_slow_http2_stream_is_not_cut_by_the_keep_alive_timeout() {
     let config = short_keep_alive();
-    let server = start_with(config, TestServer).await;
-    let (mut send, conn) = h2c_to(&server).await;
+    let (_server, addr) = start_with(config, TestServer).await;
+    let (mut send, conn) = h2c(addr).await;
     let response = within(
         "h2c response",
         send.send_request(get("http://a/slow?ms=1200")),
@@ -333,11 +295,11 @@ async fn a_short_partial_head_sent_in_one_packet_is_closed_after_the_request_hea
         t.keep_alive = Duration::from_secs(30);
         t.first_byte = Duration::from_secs(30);
     });
-    let server = start_with(config, TestServer).await;
-    let mut raw = Raw::connect(addr(&server)).await;
+    let (_server, addr) = start_with(config, TestServer).await;
+    let mut raw = Raw::connect(addr).await;
     let started = Instant::now();
     raw.send("GET / HTTP/1.1\r\n").await;
-    let (elapsed, rest) = time_to_close(&mut raw, started).await;
+    let (elapsed, rest) = raw.time_to_close(started).await;
     assert_eq!(rest, b"");
     assert_on_time(elapsed, "short partial request head");
 }

@@ -6,14 +6,18 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::support::{Raw, TestServer, h2_client, reqwest_client, server_tls, test_cert, within};
 use axum::extract::Extension;
 use axum::routing::{get, post};
 use bytes::Bytes;
 use http::{StatusCode, Version};
 use http_body_util::{BodyExt, Full};
-use postern_core::{ConnectionInfo, HttpService, RequestBody, Server};
+use postern_core::{Configuration, ConnectionInfo, HttpService, RequestBody};
 use tokio::net::TcpStream;
+
+use crate::support::{
+    Raw, Running, TestServer, h2_client, reqwest_client, serve, server_tls, start_service,
+    test_cert, within,
+};
 
 async fn who(Extension(info): Extension<ConnectionInfo>) -> String {
     let alpn = info
@@ -44,15 +48,8 @@ fn router() -> axum::Router {
         .route("/json", get(json))
 }
 
-async fn serve_router() -> (postern_core::RunningServer<axum::Router>, SocketAddr) {
-    crate::support::init_tracing();
-    let server = Server::builder()
-        .bind_tcp("127.0.0.1:0")
-        .serve(router())
-        .await
-        .expect("server starts");
-    let addr = crate::support::addr(&server);
-    (server, addr)
+async fn serve_router() -> (Running, SocketAddr) {
+    start_service(Configuration::default(), router()).await
 }
 
 #[tokio::test]
@@ -117,14 +114,15 @@ async fn an_axum_router_over_h2c() {
 
 #[tokio::test]
 async fn an_axum_router_over_tls_sees_the_tls_facts() {
-    crate::support::init_tracing();
     let cert = test_cert();
-    let server = Server::builder()
-        .bind_tls("127.0.0.1:0", server_tls(&cert))
-        .serve(router())
-        .await
-        .expect("server starts");
-    let addr = crate::support::addr(&server);
+    let tls = server_tls(&cert);
+    let server = serve(
+        Configuration::default(),
+        |b| b.bind_tls("127.0.0.1:0", tls),
+        router(),
+    )
+    .await;
+    let addr = server.addr();
     let client = reqwest_client(Some(&cert), &[b"h2"], |b| b.resolve("localhost", addr));
     let response = within(
         "TLS request",
@@ -142,7 +140,6 @@ async fn an_axum_router_over_tls_sees_the_tls_facts() {
 
 #[tokio::test]
 async fn a_bare_service_fn_is_served() {
-    crate::support::init_tracing();
     let service = tower::service_fn(|request: http::Request<RequestBody>| async move {
         let (head, body) = request.into_parts();
         let body = body
@@ -161,12 +158,8 @@ async fn a_bare_service_fn_is_served() {
             .insert("x-service", http::HeaderValue::from_static("fn"));
         Ok::<_, Infallible>(response)
     });
-    let server = Server::builder()
-        .bind_tcp("127.0.0.1:0")
-        .serve(service)
-        .await
-        .expect("server starts");
-    let mut raw = Raw::connect(crate::support::addr(&server)).await;
+    let (_server, addr) = start_service(Configuration::default(), service).await;
+    let mut raw = Raw::connect(addr).await;
     let response = raw
         .roundtrip("PATCH /thing?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc")
         .await;
@@ -177,16 +170,11 @@ async fn a_bare_service_fn_is_served() {
 
 #[tokio::test]
 async fn a_failing_service_is_answered_with_500() {
-    crate::support::init_tracing();
     let service = tower::service_fn(|_: http::Request<RequestBody>| async {
         Err::<http::Response<Full<Bytes>>, _>(std::io::Error::other("service failed"))
     });
-    let server = Server::builder()
-        .bind_tcp("127.0.0.1:0")
-        .serve(service)
-        .await
-        .expect("server starts");
-    let mut raw = Raw::connect(crate::support::addr(&server)).await;
+    let (_server, addr) = start_service(Configuration::default(), service).await;
+    let mut raw = Raw::connect(addr).await;
     let response = raw.roundtrip("GET / HTTP/1.1\r\nHost: a\r\n\r\n").await;
     assert_eq!(response.status_line, "HTTP/1.1 500 Internal Server Error");
     assert_eq!(response.header("content-type"), Some("application/x-empty"));
@@ -199,16 +187,10 @@ async fn a_failing_service_is_answered_with_500() {
 
 #[tokio::test]
 async fn an_http_service_nested_in_axum_is_served_by_postern() {
-    crate::support::init_tracing();
     let app = axum::Router::new()
         .route("/who", get(who))
         .fallback_service(HttpService::new(TestServer));
-    let server = Server::builder()
-        .bind_tcp("127.0.0.1:0")
-        .serve(app)
-        .await
-        .expect("server starts");
-    let addr = crate::support::addr(&server);
+    let (_server, addr) = start_service(Configuration::default(), app).await;
     let mut raw = Raw::connect(addr).await;
     let client = raw.local_addr();
     let response = raw.roundtrip("GET /who HTTP/1.1\r\nHost: a\r\n\r\n").await;
@@ -229,7 +211,6 @@ async fn an_http_service_nested_in_axum_is_served_by_postern() {
 
 #[tokio::test]
 async fn an_axum_router_shuts_down_gracefully() {
-    crate::support::init_tracing();
     let (started, mut started_rx) = tokio::sync::mpsc::unbounded_channel();
     let app = axum::Router::new().route(
         "/slow",
@@ -241,12 +222,8 @@ async fn an_axum_router_shuts_down_gracefully() {
             }
         }),
     );
-    let server = Server::builder()
-        .bind_tcp("127.0.0.1:0")
-        .serve(app)
-        .await
-        .expect("server starts");
-    let mut raw = Raw::connect(crate::support::addr(&server)).await;
+    let (server, addr) = start_service(Configuration::default(), app).await;
+    let mut raw = Raw::connect(addr).await;
     raw.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n").await;
     within("the handler to start", started_rx.recv())
         .await

@@ -8,12 +8,12 @@ mod example;
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
-use postern_core::{HttpService, RunningServer};
-use postern_router::HttpServer;
 use serde_json::{Value, json};
 
+use crate::support::Running;
+
 struct Fixture {
-    running: RunningServer<HttpService<HttpServer>>,
+    running: Running,
     base: String,
     port: u16,
     client: reqwest::Client,
@@ -23,9 +23,11 @@ async fn start() -> Fixture {
     // reqwest is built without a default TLS provider; it needs one even for plain HTTP.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let server = example::build_server(&example::default_assets_dir()).expect("routes");
-    let running = example::start(server, "127.0.0.1:0")
-        .await
-        .expect("listening");
+    let running = Running::new(
+        example::start(server, "127.0.0.1:0")
+            .await
+            .expect("listening"),
+    );
     let port = running.ports()[0];
     let client = reqwest::Client::builder()
         .no_proxy()

@@ -5,17 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Method as HttpMethod, StatusCode, Version};
-use postern_core::{HttpService, Method, Request, Responder, Response, RunningServer, Server};
+use postern_core::{Configuration, HttpService, Method, Request, Responder, Response};
 use postern_router::{HttpServer, UrlPath};
 
-async fn serve(server: HttpServer) -> (RunningServer<HttpService<HttpServer>>, String) {
-    let running = Server::builder()
-        .bind_tcp("127.0.0.1:0")
-        .serve(HttpService::new(server))
-        .await
-        .expect("listening");
-    let base = format!("http://127.0.0.1:{}", running.ports()[0]);
-    (running, base)
+use crate::support::{Running, start_service};
+
+async fn serve(server: HttpServer) -> (Running, String) {
+    let (running, addr) = start_service(Configuration::default(), HttpService::new(server)).await;
+    (running, format!("http://{addr}"))
 }
 
 fn clients() -> [(reqwest::Client, Version); 2] {

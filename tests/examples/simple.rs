@@ -9,12 +9,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use http::{StatusCode, Version};
-use postern_core::{HttpService, ListenAddr, RunningServer};
-use postern_router::HttpServer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use postern_core::ListenAddr;
+
+use crate::support::{Raw, Running};
 
 struct Fixture {
-    running: RunningServer<HttpService<HttpServer>>,
+    running: Running,
     http: String,
     https: String,
     /// Plain HTTP/1.1.
@@ -29,9 +29,11 @@ async fn start_with(assets: &Path) -> Fixture {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (cert, key) = example::self_signed_pem().expect("certificate");
     let server = example::build_server(assets).expect("routes");
-    let running = example::start(server, "127.0.0.1:0", "127.0.0.1:0", &cert, &key)
-        .await
-        .expect("listening");
+    let running = Running::new(
+        example::start(server, "127.0.0.1:0", "127.0.0.1:0", &cert, &key)
+            .await
+            .expect("listening"),
+    );
     let (mut http, mut https) = (String::new(), String::new());
     for listener in running.listeners() {
         match listener {
@@ -207,23 +209,30 @@ async fn no_path_traversal_and_no_dotfiles() {
         assert_eq!(answer.server.as_deref(), Some("Postern"), "{path}");
     }
     // Raw requests, so that no client normalises the dot segments away.
-    let addr = f.http.trim_start_matches("http://").to_owned();
+    let addr = f
+        .http
+        .trim_start_matches("http://")
+        .parse()
+        .expect("an address");
     for target in [
         "/assets/../../Cargo.toml",
         "/assets/./../simple.rs",
         "/assets/notes/../.private",
     ] {
-        let mut stream = tokio::net::TcpStream::connect(&addr)
-            .await
-            .expect("connect");
-        let request = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.expect("write");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await.expect("read");
-        assert!(
-            response.starts_with("HTTP/1.1 404 Not Found\r\n"),
-            "{target}: {response}"
+        let mut raw = Raw::connect(addr).await;
+        let response = raw
+            .roundtrip(format!(
+                "GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            ))
+            .await;
+        assert_eq!(response.status_line, "HTTP/1.1 404 Not Found", "{target}");
+        assert_eq!(
+            response.header("content-type"),
+            Some("application/x-empty"),
+            "{target}"
         );
+        assert_eq!(response.body, b"", "{target}");
+        assert_eq!(raw.eof().await, b"", "{target}: closed as asked");
     }
     f.running.shutdown(Duration::from_secs(1)).await;
 }
