@@ -2,17 +2,20 @@
 //! (body-idle timeout) and a client that stops reading the response
 //! (write-stall timeout). Neither may pin a connection forever; a handler that
 //! is merely slow is never cut by them.
+//!
+//! What a client sends and how fast is one table ([`sends!`]), each row with
+//! its one outcome.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::{RawResponse, start_with, with_timeouts, within};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use postern_core::{AbstractHttpServer, Handled, Request, Responder};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpSocket;
+
+use crate::support::{Raw, RawResponse, start_with, with_timeouts};
 
 const STALL: Duration = Duration::from_millis(300);
 const BIG: usize = 32 * 1024 * 1024;
@@ -51,73 +54,83 @@ fn stall_config() -> postern_core::Configuration {
     })
 }
 
-/// Read the whole answer (the request said `Connection: close`) and check it
-/// is a 200 whose body is exactly `body`.
-async fn assert_ok_with_body(stream: &mut TcpStream, body: &str) {
-    let mut answer = Vec::new();
-    within("answer", stream.read_to_end(&mut answer))
-        .await
-        .expect("read");
-    let response = RawResponse::parse(&answer);
-    assert_eq!(response.status_line, "HTTP/1.1 200 OK");
-    assert_eq!(response.text(), body);
+// ---------------------------------------------------------------------------
+// The table: a request sent in parts, and what it comes to
+
+/// What a request comes to.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    /// One handler call, a 200 with this body, then the close the request
+    /// asked for.
+    Served(&'static str),
+    /// No handler call and no byte: the connection is closed one body-idle
+    /// timeout after the last part.
+    Closed,
 }
 
-/// Read until EOF or a reset; how many bytes came and how long it took.
-async fn read_to_end(stream: &mut TcpStream) -> (usize, Duration) {
-    let start = Instant::now();
-    let mut total = 0;
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return (total, start.elapsed()),
-            Ok(n) => total += n,
+/// Send `parts` a third of the stall timeout apart and assert `outcome`.
+async fn sends(case: &str, parts: &[&str], outcome: Outcome) {
+    let handler = Stalls::default();
+    let (_server, addr) = start_with(stall_config(), handler.clone()).await;
+    let mut raw = Raw::connect(addr).await;
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            tokio::time::sleep(STALL / 3).await;
+        }
+        raw.send(part).await;
+    }
+    let calls = || handler.calls.load(Ordering::SeqCst);
+    match outcome {
+        Outcome::Served(body) => {
+            let response = raw.response().await;
+            assert_eq!(response.status_line, "HTTP/1.1 200 OK", "{case}");
+            assert_eq!(response.text(), body, "{case}");
+            assert_eq!(raw.eof().await, b"", "{case}: closed as asked");
+            assert_eq!(calls(), 1, "{case}");
+        }
+        Outcome::Closed => {
+            let (elapsed, rest) = raw.time_to_close(Instant::now()).await;
+            assert_eq!(rest, b"", "{case}: no response");
+            assert!(
+                elapsed >= STALL.mul_f32(0.9),
+                "{case}: closed after {elapsed:?}, before the timeout"
+            );
+            assert!(
+                elapsed < Duration::from_secs(3),
+                "{case}: closed only after {elapsed:?}"
+            );
+            assert_eq!(calls(), 0, "{case}: the handler never ran");
         }
     }
 }
 
-#[tokio::test]
-async fn a_body_that_stops_arriving_closes_the_connection() {
-    let handler = Stalls::default();
-    let (_server, addr) = start_with(stall_config(), handler.clone()).await;
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream
-        .write_all(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
-        .await
-        .expect("write");
-    let (bytes, elapsed) = within("close", read_to_end(&mut stream)).await;
-    assert_eq!(bytes, 0, "no response for a body that never finished");
-    assert!(
-        elapsed >= STALL.mul_f32(0.9),
-        "closed after {elapsed:?}, before the timeout"
-    );
-    assert!(
-        elapsed < Duration::from_secs(3),
-        "closed only after {elapsed:?}"
-    );
-    assert_eq!(
-        handler.calls.load(Ordering::SeqCst),
-        0,
-        "the handler never ran"
-    );
+/// One test per row: `name: parts => outcome`.
+macro_rules! sends {
+    ($($name:ident: $parts:expr => $outcome:expr;)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            sends(stringify!($name), $parts, $outcome).await;
+        }
+    )*};
 }
 
-#[tokio::test]
-async fn a_body_trickling_within_the_timeout_is_served() {
-    let (_server, addr) = start_with(stall_config(), Stalls::default()).await;
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream
-        .write_all(
-            b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nConnection: close\r\n\r\n",
-        )
-        .await
-        .expect("write");
-    for byte in b"abcdef" {
-        tokio::time::sleep(STALL / 3).await;
-        stream.write_all(&[*byte]).await.expect("write");
-    }
-    assert_ok_with_body(&mut stream, "abcdef").await;
+sends! {
+    a_body_that_stops_arriving_closes_the_connection:
+        &["POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc"]
+        => Outcome::Closed;
+    a_body_trickling_within_the_timeout_is_served:
+        &[
+            "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nConnection: close\r\n\r\n",
+            "a", "b", "c", "d", "e", "f",
+        ]
+        => Outcome::Served("abcdef");
+    a_slow_handler_is_not_a_stalled_client:
+        &["POST /slow HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"]
+        => Outcome::Served("late");
 }
+
+// ---------------------------------------------------------------------------
+// Clients that read slowly or not at all
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_cut() {
@@ -126,41 +139,29 @@ async fn a_client_that_stops_reading_is_cut() {
     socket
         .set_recv_buffer_size(4096)
         .expect("small receive buffer");
-    let mut stream = socket.connect(addr).await.expect("connect");
-    stream
-        .write_all(b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
-        .await
-        .expect("write");
+    let mut raw = Raw::new(socket.connect(addr).await.expect("connect"));
+    raw.send("GET /big HTTP/1.1\r\nHost: a\r\n\r\n").await;
     // Read nothing for a while: the server's writes block, then it gives up.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (bytes, _) = within("the cut connection", read_to_end(&mut stream)).await;
+    let all = raw.eof().await;
+    let (head, body) = RawResponse::parse_head(&all);
+    assert_eq!(head.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(head.header("content-length"), Some(&*BIG.to_string()));
     assert!(
-        bytes < BIG,
+        body.len() < BIG,
         "the whole {BIG}-byte body arrived: the connection was not cut"
     );
 }
 
 #[tokio::test]
-async fn a_slow_handler_is_not_a_stalled_client() {
-    let (_server, addr) = start_with(stall_config(), Stalls::default()).await;
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream
-        .write_all(
-            b"POST /slow HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
-        )
-        .await
-        .expect("write");
-    assert_ok_with_body(&mut stream, "late").await;
-}
-
-#[tokio::test]
 async fn a_slow_reader_that_keeps_reading_gets_everything() {
     let (_server, addr) = start_with(stall_config(), Stalls::default()).await;
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream
-        .write_all(b"GET /big HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("write");
-    let (bytes, _) = within("the whole answer", read_to_end(&mut stream)).await;
-    assert!(bytes > BIG, "{bytes} bytes: head and 32 MiB body expected");
+    let mut raw = Raw::connect(addr).await;
+    let response = raw
+        .roundtrip("GET /big HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        .await;
+    assert_eq!(response.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(response.body.len(), BIG, "head and 32 MiB body expected");
+    assert!(response.body.iter().all(|&b| b == b'x'));
+    assert_eq!(raw.eof().await, b"");
 }
