@@ -465,61 +465,76 @@ async fn unix_clients_are_rate_limited_as_localhost_with_http_service() {
 // ---------------------------------------------------------------------------
 // 2. IP allow and deny lists
 
-#[tokio::test]
-async fn a_denied_client_gets_403_over_http1_and_http2() {
-    bounded(async {
+/// What the IP filter makes of the client (127.0.0.1).
+#[derive(Debug, Clone, Copy)]
+enum Filtered {
+    /// 403 for every request, the connection kept open, no handler call.
+    Refused,
+    /// Served.
+    Admitted,
+}
+
+/// For each configuration, in both modes: two requests on one HTTP/1
+/// connection and two on one h2c connection, each answered as `outcome`
+/// says.
+async fn ip_filter(configurations: Vec<Configuration>, outcome: Filtered) {
+    for (n, configuration) in configurations.into_iter().enumerate() {
         for mode in [Mode::Service, Mode::Abstract] {
-            let limited = start_counter(mode, deny(&["127.0.0.0/8"])).await;
+            let _case = case(format!("configuration {n}, {mode:?}"));
+            let limited = start_counter(mode, configuration.clone()).await;
             let mut raw = Raw::connect(limited.addr(0)).await;
-            for _ in 0..2 {
-                let response = raw.roundtrip(GET).await;
-                assert_h1_refused(&response, "HTTP/1.1 403 Forbidden");
-                // The connection stays open: the next request is answered too.
-                assert_eq!(response.header("connection"), None, "{response:?}");
-            }
             let mut send = h2c(limited.addr(0)).await;
             for _ in 0..2 {
-                let response = h2_roundtrip(&mut send, get("http://a/x")).await;
-                assert_h2_refused(&response, StatusCode::FORBIDDEN);
+                let response = raw.roundtrip(GET).await;
+                let h2 = h2_roundtrip(&mut send, get("http://a/x")).await;
+                match outcome {
+                    Filtered::Refused => {
+                        assert_h1_refused(&response, "HTTP/1.1 403 Forbidden");
+                        // The connection stays open: the next request is
+                        // answered too.
+                        assert_eq!(response.header("connection"), None, "{response:?}");
+                        assert_h2_refused(&h2, StatusCode::FORBIDDEN);
+                    }
+                    Filtered::Admitted => {
+                        assert_eq!(response.status_line, "HTTP/1.1 200 OK");
+                        assert_eq!(h2.status, StatusCode::OK);
+                    }
+                }
             }
-            assert_eq!(limited.calls(), 0, "{mode:?}: the handler never runs");
+            let calls = match outcome {
+                Filtered::Refused => 0,
+                Filtered::Admitted => 4,
+            };
+            assert_eq!(
+                limited.calls(),
+                calls,
+                "the handler runs for admitted requests only"
+            );
         }
-    })
-    .await;
+    }
 }
 
-#[tokio::test]
-async fn an_allow_list_without_the_client_gets_403() {
-    bounded(async {
-        let limited = start_counter(Mode::Service, allow(&["10.0.0.0/8", "::1/128"])).await;
-        let response = h1_once_open(limited.addr(0), GET).await;
-        assert_h1_refused(&response, "HTTP/1.1 403 Forbidden");
-        let mut send = h2c(limited.addr(0)).await;
-        let response = h2_roundtrip(&mut send, get("http://a/x")).await;
-        assert_h2_refused(&response, StatusCode::FORBIDDEN);
-        assert_eq!(limited.calls(), 0);
-    })
-    .await;
+/// One test per row: `name: configurations => outcome`.
+macro_rules! ip_filter {
+    ($($name:ident: $configurations:expr => $outcome:expr;)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            bounded(ip_filter($configurations, $outcome)).await;
+        }
+    )*};
 }
 
-#[tokio::test]
-async fn an_allow_list_with_the_client_admits_it_and_wins_over_the_deny_list() {
-    bounded(async {
-        for config in [
+ip_filter! {
+    a_denied_client_gets_403_over_http1_and_http2:
+        vec![deny(&["127.0.0.0/8"])] => Filtered::Refused;
+    an_allow_list_without_the_client_gets_403:
+        vec![allow(&["10.0.0.0/8", "::1/128"])] => Filtered::Refused;
+    an_allow_list_with_the_client_admits_it_and_wins_over_the_deny_list:
+        vec![
             allow(&["127.0.0.0/8"]),
             // Qt's precedence: a non-empty allow list ignores the deny list.
             allow(&["127.0.0.1/32"]).with_deny_list(subnets!["127.0.0.0/8"]),
-        ] {
-            let limited = start_counter(Mode::Abstract, config).await;
-            let response = h1_once_open(limited.addr(0), GET).await;
-            assert_eq!(response.status_line, "HTTP/1.1 200 OK");
-            let mut send = h2c(limited.addr(0)).await;
-            let response = h2_roundtrip(&mut send, get("http://a/x")).await;
-            assert_eq!(response.status, StatusCode::OK);
-            assert_eq!(limited.calls(), 2);
-        }
-    })
-    .await;
+        ] => Filtered::Admitted;
 }
 
 /// The IP filter runs before the rate limit: denied requests spend no budget.
@@ -568,49 +583,42 @@ fn assert_413_close(response: &RawResponse) {
     assert_eq!(response.header("connection"), Some("close"), "{response:?}");
 }
 
-#[tokio::test]
-async fn a_declared_body_over_the_limit_gets_413_before_the_handler() {
-    bounded(async {
-        for mode in [Mode::Service, Mode::Abstract] {
-            let limited = start_counter(mode, body_limited()).await;
-            // Only the head is sent: the refusal must not wait for the body.
-            let response = h1_once(
-                limited.addr(0),
-                "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 17\r\n\r\n",
-            )
-            .await;
-            assert_413_close(&response);
-
-            // With `Expect: 100-continue`: 413 at once, no `100 Continue`.
-            let response = h1_once(
-                limited.addr(0),
-                "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\
-                 Expect: 100-continue\r\n\r\n",
-            )
-            .await;
-            assert_413_close(&response);
-            assert_eq!(limited.calls(), 0, "{mode:?}: the handler never runs");
+/// In both modes, each of `requests` on a fresh connection gets 413 with
+/// `connection: close`, then the close, and no handler runs.
+async fn body_refused(requests: &[&str]) {
+    for mode in [Mode::Service, Mode::Abstract] {
+        let limited = start_counter(mode, body_limited()).await;
+        for request in requests {
+            let _case = case(format!("{mode:?}: {request:?}"));
+            // `h1_once` checks the close.
+            assert_413_close(&h1_once(limited.addr(0), request).await);
         }
-    })
-    .await;
+        assert_eq!(limited.calls(), 0, "{mode:?}: the handler never runs");
+    }
 }
 
-#[tokio::test]
-async fn a_chunked_body_over_the_limit_gets_413_before_the_handler() {
-    bounded(async {
-        for mode in [Mode::Service, Mode::Abstract] {
-            let limited = start_counter(mode, body_limited()).await;
-            let response = h1_once(
-                limited.addr(0),
-                "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\
-                 a\r\n0123456789\r\n7\r\nabcdefg\r\n0\r\n\r\n",
-            )
-            .await;
-            assert_413_close(&response);
-            assert_eq!(limited.calls(), 0, "{mode:?}: the handler never runs");
+/// One test per row: `name: requests`.
+macro_rules! body_refused {
+    ($($name:ident: $requests:expr;)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            bounded(body_refused($requests)).await;
         }
-    })
-    .await;
+    )*};
+}
+
+body_refused! {
+    a_declared_body_over_the_limit_gets_413_before_the_handler: &[
+        // Only the head is sent: the refusal must not wait for the body.
+        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 17\r\n\r\n",
+        // With `Expect: 100-continue`: 413 at once, no `100 Continue`.
+        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\
+         Expect: 100-continue\r\n\r\n",
+    ];
+    a_chunked_body_over_the_limit_gets_413_before_the_handler: &[
+        "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\
+         a\r\n0123456789\r\n7\r\nabcdefg\r\n0\r\n\r\n",
+    ];
 }
 
 #[tokio::test]
