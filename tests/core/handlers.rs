@@ -1,15 +1,13 @@
 //! Handlers that stream from their own future, run to completion when the
 //! client goes away, and a `write_reader` whose reader fails at once.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Raw, Running, get, h2_client, start, within};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use http_body_util::BodyExt;
 use postern_core::{AbstractHttpServer, Handled, Request, Responder};
-use support::{Raw, addr, get, h2_client, start, within};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -79,9 +77,14 @@ impl AbstractHttpServer for Handlers {
     }
 }
 
-async fn serve() -> (postern_core::RunningServer, mpsc::UnboundedReceiver<String>) {
+async fn serve() -> (
+    Running,
+    std::net::SocketAddr,
+    mpsc::UnboundedReceiver<String>,
+) {
     let (done, rx) = mpsc::unbounded_channel();
-    (start(Handlers { done }).await, rx)
+    let (server, addr) = start(Handlers { done }).await;
+    (server, addr, rx)
 }
 
 async fn next(rx: &mut mpsc::UnboundedReceiver<String>) -> String {
@@ -92,8 +95,8 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<String>) -> String {
 
 #[tokio::test]
 async fn a_handler_streams_many_chunks_from_its_own_future_over_http1() {
-    let (server, mut done) = serve().await;
-    let mut raw = Raw::connect(addr(&server)).await;
+    let (_server, addr, mut done) = serve().await;
+    let mut raw = Raw::connect(addr).await;
     let response = within(
         "streamed response",
         raw.roundtrip("GET /stream HTTP/1.1\r\nHost: a\r\n\r\n"),
@@ -113,8 +116,8 @@ async fn a_handler_streams_many_chunks_from_its_own_future_over_http1() {
 
 #[tokio::test]
 async fn a_handler_streams_many_chunks_from_its_own_future_over_http2() {
-    let (server, mut done) = serve().await;
-    let tcp = TcpStream::connect(addr(&server)).await.expect("connect");
+    let (_server, addr, mut done) = serve().await;
+    let tcp = TcpStream::connect(addr).await.expect("connect");
     let (mut send, _conn) = h2_client(tcp).await;
     let response = within("HTTP/2 response head", send.send_request(get("/stream")))
         .await
@@ -131,8 +134,8 @@ async fn a_handler_streams_many_chunks_from_its_own_future_over_http2() {
 
 #[tokio::test]
 async fn a_handler_runs_to_completion_when_an_http1_client_disconnects() {
-    let (server, mut done) = serve().await;
-    let mut raw = Raw::connect(addr(&server)).await;
+    let (_server, addr, mut done) = serve().await;
+    let mut raw = Raw::connect(addr).await;
     raw.send("GET /settle HTTP/1.1\r\nHost: a\r\n\r\n").await;
     assert_eq!(next(&mut done).await, "settling");
     drop(raw);
@@ -141,8 +144,8 @@ async fn a_handler_runs_to_completion_when_an_http1_client_disconnects() {
 
 #[tokio::test]
 async fn a_handler_runs_to_completion_when_an_http2_stream_is_reset() {
-    let (server, mut done) = serve().await;
-    let tcp = TcpStream::connect(addr(&server)).await.expect("connect");
+    let (_server, addr, mut done) = serve().await;
+    let tcp = TcpStream::connect(addr).await.expect("connect");
     let (mut send, _conn) = h2_client(tcp).await;
     let pending = tokio::spawn(send.send_request(get("/settle")));
     assert_eq!(next(&mut done).await, "settling");
@@ -150,7 +153,7 @@ async fn a_handler_runs_to_completion_when_an_http2_stream_is_reset() {
     // the connection itself stays open.
     pending.abort();
     assert_eq!(next(&mut done).await, "settled; canceled true");
-    let tcp = TcpStream::connect(addr(&server)).await.expect("connect");
+    let tcp = TcpStream::connect(addr).await.expect("connect");
     let (mut send, _conn) = h2_client(tcp).await;
     let ok = within("second request", send.send_request(get("/settle")))
         .await
@@ -160,8 +163,8 @@ async fn a_handler_runs_to_completion_when_an_http2_stream_is_reset() {
 
 #[tokio::test]
 async fn a_reader_failing_at_once_answers_500() {
-    let (server, mut done) = serve().await;
-    let mut raw = Raw::connect(addr(&server)).await;
+    let (_server, addr, mut done) = serve().await;
+    let mut raw = Raw::connect(addr).await;
     let response = raw
         .roundtrip("GET /failing-reader HTTP/1.1\r\nHost: a\r\n\r\n")
         .await;

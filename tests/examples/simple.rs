@@ -1,19 +1,20 @@
 //! Black-box tests of every route of `examples/simple.rs`, over real sockets: HTTP/1.1 on the
 //! plain listener, HTTP/1.1 and HTTP/2 (ALPN) on the TLS one.
 
-#[path = "../examples/simple.rs"]
+#[path = "../../examples/simple.rs"]
 #[allow(dead_code, unreachable_pub)]
-mod simple;
+mod example;
 
 use std::path::Path;
 use std::time::Duration;
 
 use http::{StatusCode, Version};
-use postern_core::{ListenAddr, RunningServer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use postern_core::ListenAddr;
+
+use crate::support::{Raw, Running};
 
 struct Fixture {
-    running: RunningServer,
+    running: Running,
     http: String,
     https: String,
     /// Plain HTTP/1.1.
@@ -26,11 +27,13 @@ struct Fixture {
 
 async fn start_with(assets: &Path) -> Fixture {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let (cert, key) = simple::self_signed_pem().expect("certificate");
-    let server = simple::build_server(assets).expect("routes");
-    let running = simple::start(server, "127.0.0.1:0", "127.0.0.1:0", &cert, &key)
-        .await
-        .expect("listening");
+    let (cert, key) = example::self_signed_pem().expect("certificate");
+    let server = example::build_server(assets).expect("routes");
+    let running = Running::new(
+        example::start(server, "127.0.0.1:0", "127.0.0.1:0", &cert, &key)
+            .await
+            .expect("listening"),
+    );
     let (mut http, mut https) = (String::new(), String::new());
     for listener in running.listeners() {
         match listener {
@@ -62,7 +65,7 @@ async fn start_with(assets: &Path) -> Fixture {
 }
 
 async fn start() -> Fixture {
-    start_with(&simple::default_assets_dir()).await
+    start_with(&example::default_assets_dir()).await
 }
 
 struct Answer {
@@ -98,7 +101,7 @@ async fn get(client: &reqwest::Client, url: &str, auth: Option<&str>) -> Answer 
 }
 
 fn asset(name: &str) -> Vec<u8> {
-    std::fs::read(simple::default_assets_dir().join(name)).expect("asset file")
+    std::fs::read(example::default_assets_dir().join(name)).expect("asset file")
 }
 
 #[tokio::test]
@@ -173,8 +176,7 @@ async fn static_assets_by_name_and_content() {
         for (name, mime) in table {
             let answer = get(client, &format!("{base}/assets/{name}"), None).await;
             assert_eq!(answer.status, StatusCode::OK, "{name}");
-            let content_type = answer.content_type.unwrap_or_default();
-            assert!(content_type.starts_with(mime), "{name}: {content_type}");
+            assert_eq!(answer.content_type.as_deref(), Some(mime), "{name}");
             assert_eq!(answer.body, asset(name), "{name}");
             assert_eq!(answer.server.as_deref(), Some("Postern"));
         }
@@ -207,23 +209,30 @@ async fn no_path_traversal_and_no_dotfiles() {
         assert_eq!(answer.server.as_deref(), Some("Postern"), "{path}");
     }
     // Raw requests, so that no client normalises the dot segments away.
-    let addr = f.http.trim_start_matches("http://").to_owned();
+    let addr = f
+        .http
+        .trim_start_matches("http://")
+        .parse()
+        .expect("an address");
     for target in [
         "/assets/../../Cargo.toml",
         "/assets/./../simple.rs",
         "/assets/notes/../.private",
     ] {
-        let mut stream = tokio::net::TcpStream::connect(&addr)
-            .await
-            .expect("connect");
-        let request = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.expect("write");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await.expect("read");
-        assert!(
-            response.starts_with("HTTP/1.1 404 Not Found\r\n"),
-            "{target}: {response}"
+        let mut raw = Raw::connect(addr).await;
+        let response = raw
+            .roundtrip(format!(
+                "GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            ))
+            .await;
+        assert_eq!(response.status_line, "HTTP/1.1 404 Not Found", "{target}");
+        assert_eq!(
+            response.header("content-type"),
+            Some("application/x-empty"),
+            "{target}"
         );
+        assert_eq!(response.body, b"", "{target}");
+        assert_eq!(raw.eof().await, b"", "{target}: closed as asked");
     }
     f.running.shutdown(Duration::from_secs(1)).await;
 }
@@ -235,7 +244,7 @@ async fn symlinks_out_of_the_root_are_refused() {
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).expect("temp dir");
     std::fs::write(root.join("inside.txt"), "inside\n").expect("file");
-    let outside = simple::default_assets_dir().join("../../simple.rs");
+    let outside = example::default_assets_dir().join("../../simple.rs");
     std::os::unix::fs::symlink(
         outside.canonicalize().expect("example"),
         root.join("escape.txt"),
@@ -262,7 +271,7 @@ async fn basic_auth() {
     let encode = |credentials: &str| {
         base64::engine::general_purpose::STANDARD.encode(credentials.as_bytes())
     };
-    let good = encode(&format!("{}:{}", simple::USER, simple::PASSWORD));
+    let good = encode(&format!("{}:{}", example::USER, example::PASSWORD));
     let table = [
         (None, StatusCode::UNAUTHORIZED),
         (Some(format!("Basic {good}")), StatusCode::OK),
@@ -301,7 +310,7 @@ async fn basic_auth() {
                 assert!(answer.headers.get("www-authenticate").is_none());
             } else {
                 assert_eq!(answer.body, b"Authentication required\n");
-                assert_eq!(answer.headers["www-authenticate"], simple::CHALLENGE);
+                assert_eq!(answer.headers["www-authenticate"], example::CHALLENGE);
             }
         }
     }

@@ -12,6 +12,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::support::RawResponse;
+
 /// Kills the example when the test ends, passed or not.
 struct Running(Child);
 
@@ -70,8 +72,9 @@ fn start(name: &str, args: &[&str], listeners: usize) -> (Running, Vec<String>) 
     (running, urls)
 }
 
-/// One HTTP/1.1 GET to `http://host:port` + `path`; the whole answer.
-fn get(url: &str, path: &str) -> String {
+/// One HTTP/1.1 GET to `http://host:port` + `path` with `Connection:
+/// close`; the answer, read until the example closes the connection.
+fn get(url: &str, path: &str) -> RawResponse {
     let authority = url.strip_prefix("http://").expect("an http:// URL");
     let mut stream = TcpStream::connect(authority).expect("connect");
     stream
@@ -82,14 +85,14 @@ fn get(url: &str, path: &str) -> String {
         "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
     )
     .expect("write");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
-    answer
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("read");
+    RawResponse::parse(&answer)
 }
 
-fn assert_answer(answer: &str, status_line: &str, body: &str) {
-    assert!(answer.starts_with(status_line), "{answer}");
-    assert!(answer.ends_with(&format!("\r\n\r\n{body}")), "{answer}");
+fn assert_answer(answer: &RawResponse, status_line: &str, body: &str) {
+    assert_eq!(answer.status_line, status_line, "{answer:?}");
+    assert_eq!(answer.text(), body, "{answer:?}");
 }
 
 #[test]
@@ -98,10 +101,10 @@ fn custom_server() {
     assert!(urls[0].starts_with("http://127.0.0.1:"), "{urls:?}");
     assert_answer(
         &get(&urls[0], "/hello"),
-        "HTTP/1.1 200 OK\r\n",
+        "HTTP/1.1 200 OK",
         "Hello from a custom server\n",
     );
-    assert_answer(&get(&urls[0], "/nothing"), "HTTP/1.1 404 Not Found\r\n", "");
+    assert_answer(&get(&urls[0], "/nothing"), "HTTP/1.1 404 Not Found", "");
 }
 
 #[test]
@@ -109,17 +112,18 @@ fn simple_prints_an_http_and_an_https_listener() {
     let (_server, urls) = start("simple", &["--port", "0"], 2);
     assert!(urls[0].starts_with("http://127.0.0.1:"), "{urls:?}");
     assert!(urls[1].starts_with("https://127.0.0.1:"), "{urls:?}");
-    assert_answer(&get(&urls[0], "/"), "HTTP/1.1 200 OK\r\n", "Hello world");
+    assert_answer(&get(&urls[0], "/"), "HTTP/1.1 200 OK", "Hello world");
 }
 
 #[test]
 fn colorpalette() {
     let (_server, urls) = start("colorpalette", &["--port", "0"], 1);
     let answer = get(&urls[0], "/api/unknown/1");
-    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
-    assert!(
-        answer.contains("content-type: application/json\r\n"),
-        "{answer}"
+    assert_eq!(answer.status_line, "HTTP/1.1 200 OK", "{answer:?}");
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/json"),
+        "{answer:?}"
     );
 }
 
@@ -127,14 +131,14 @@ fn colorpalette() {
 fn axum_limits() {
     let (_server, urls) = start("axum_limits", &["--port", "0"], 1);
     let answer = get(&urls[0], &format!("/{}", "a".repeat(100_000)));
-    assert!(answer.starts_with("HTTP/1.1 414 "), "{answer}");
+    assert_answer(&answer, "HTTP/1.1 414 URI Too Long", "");
 }
 
 #[test]
 fn bench_peer() {
     let (_server, urls) = start("bench_peer", &["--port", "0"], 1);
-    assert_answer(&get(&urls[0], "/"), "HTTP/1.1 200 OK\r\n", "Hello, World!");
-    assert_answer(&get(&urls[0], "/user/42"), "HTTP/1.1 200 OK\r\n", "user 42");
+    assert_answer(&get(&urls[0], "/"), "HTTP/1.1 200 OK", "Hello, World!");
+    assert_answer(&get(&urls[0], "/user/42"), "HTTP/1.1 200 OK", "user 42");
 }
 
 #[test]

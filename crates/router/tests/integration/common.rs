@@ -1,7 +1,5 @@
 //! Calls an `HttpServer` in-process, the way the connection layer does.
 
-#![allow(dead_code)]
-
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Full};

@@ -2,8 +2,6 @@
 //! and HTTP/2 settings new connections get, `configuration()` reports it, and
 //! invalid configurations are refused.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
@@ -12,11 +10,9 @@ use postern_core::config::Http2Settings;
 use postern_core::{
     AbstractHttpServer, Configuration, Handled, HttpService, Request, Responder, Server,
 };
-use support::{
-    Raw, TestServer, addr, get, h2_client, start_with, time_to_close, with_timeouts, within,
-};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+
+use crate::support::{Raw, TestServer, get, h2c, start_with, with_timeouts, within};
 
 /// For the 300 ms timeouts below: the server fires a timeout between 1 and
 /// 1.25 times its length, so nothing may close before 0.9 × 300 ms; the late
@@ -34,12 +30,12 @@ fn assert_on_time(elapsed: Duration, what: &str) {
 
 #[tokio::test]
 async fn a_changed_keep_alive_applies_to_new_connections() {
-    let server = start_with(
+    let (server, addr) = start_with(
         with_timeouts(|t| t.keep_alive = Duration::from_secs(30)),
         TestServer,
     )
     .await;
-    let mut before = Raw::connect(addr(&server)).await;
+    let mut before = Raw::connect(addr).await;
     assert_eq!(
         before
             .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -59,23 +55,24 @@ async fn a_changed_keep_alive_applies_to_new_connections() {
     server.set_configuration(short.clone()).expect("valid");
     assert_eq!(server.configuration(), short);
 
-    let mut after = Raw::connect(addr(&server)).await;
+    let mut after = Raw::connect(addr).await;
     let response = after
         .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
         .await;
     assert_eq!(response.body, b"hello");
-    let (elapsed, _) = time_to_close(&mut after, Instant::now()).await;
+    let (elapsed, rest) = after.time_to_close(Instant::now()).await;
+    assert_eq!(rest, b"", "closed without sending anything");
     assert_on_time(elapsed, "a connection opened after the change");
 }
 
 #[tokio::test]
 async fn a_changed_keep_alive_applies_to_existing_connections() {
-    let server = start_with(
+    let (server, addr) = start_with(
         with_timeouts(|t| t.keep_alive = Duration::from_secs(30)),
         TestServer,
     )
     .await;
-    let mut raw = Raw::connect(addr(&server)).await;
+    let mut raw = Raw::connect(addr).await;
     assert_eq!(
         raw.roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
             .await
@@ -86,21 +83,22 @@ async fn a_changed_keep_alive_applies_to_existing_connections() {
         .set_configuration(with_timeouts(|t| t.keep_alive = Duration::from_millis(300)))
         .expect("valid");
     let closed = raw.closed_within(Duration::from_secs(5)).await;
-    assert!(
-        closed.is_some(),
-        "an idle connection opened before the change is still open after 5 s"
+    assert_eq!(
+        closed.as_deref(),
+        Some(&b""[..]),
+        "an idle connection opened before the change is closed within 5 s, without a byte"
     );
 }
 
 #[tokio::test]
 async fn a_changed_first_byte_timeout_applies_to_new_connections() {
-    let server = start_with(Configuration::default(), TestServer).await;
+    let (server, addr) = start_with(Configuration::default(), TestServer).await;
     server
         .set_configuration(with_timeouts(|t| t.first_byte = Duration::from_millis(300)))
         .expect("valid");
     let started = Instant::now();
-    let mut raw = Raw::connect(addr(&server)).await;
-    let (elapsed, rest) = time_to_close(&mut raw, started).await;
+    let mut raw = Raw::connect(addr).await;
+    let (elapsed, rest) = raw.time_to_close(started).await;
     assert_eq!(rest, b"");
     assert_on_time(elapsed, "silent connection after the change");
 }
@@ -131,8 +129,7 @@ async fn two_streams_at_once(
     addr: std::net::SocketAddr,
     events: &mut mpsc::UnboundedReceiver<&'static str>,
 ) -> Vec<&'static str> {
-    let tcp = within("connect", TcpStream::connect(addr)).await.unwrap();
-    let (send, _conn) = h2_client(tcp).await;
+    let (send, _conn) = h2c(addr).await;
     // One exchange first, so the client has the server's SETTINGS.
     let mut first = send.clone();
     let response = within("warm-up", first.send_request(get("http://a/hold?ms=0")))
@@ -163,17 +160,15 @@ async fn two_streams_at_once(
 
 #[tokio::test]
 async fn changed_http2_settings_apply_to_new_connections() {
-    support::init_tracing();
     let mut one_stream = Http2Settings::default();
     one_stream.max_concurrent_streams = 1;
     let (tx, mut events) = mpsc::unbounded_channel();
-    let server = Server::builder()
-        .configuration(Configuration::default().with_http2(one_stream))
-        .bind_tcp("127.0.0.1:0")
-        .serve(HttpService::new(Recorder(tx)))
-        .await
-        .expect("server starts");
-    let order = two_streams_at_once(addr(&server), &mut events).await;
+    let (server, addr) = start_with(
+        Configuration::default().with_http2(one_stream),
+        Recorder(tx),
+    )
+    .await;
+    let order = two_streams_at_once(addr, &mut events).await;
     assert_eq!(
         order,
         ["start", "end", "start", "end"],
@@ -184,7 +179,7 @@ async fn changed_http2_settings_apply_to_new_connections() {
         .set_configuration(Configuration::default())
         .expect("valid");
     assert_eq!(server.configuration().http2.max_concurrent_streams, 100);
-    let order = two_streams_at_once(addr(&server), &mut events).await;
+    let order = two_streams_at_once(addr, &mut events).await;
     assert_eq!(
         order,
         ["start", "start", "end", "end"],
@@ -194,7 +189,7 @@ async fn changed_http2_settings_apply_to_new_connections() {
 
 #[tokio::test]
 async fn invalid_configurations_are_refused() {
-    let server = start_with(Configuration::default(), TestServer).await;
+    let (server, addr) = start_with(Configuration::default(), TestServer).await;
     let zero = with_timeouts(|t| t.keep_alive = Duration::ZERO);
     let error = server.set_configuration(zero.clone()).unwrap_err();
     assert!(error.to_string().contains("keep_alive"), "{error}");
@@ -213,7 +208,7 @@ async fn invalid_configurations_are_refused() {
     assert_eq!(server.configuration(), Configuration::default());
 
     // Still serving with the old configuration.
-    let mut raw = Raw::connect(addr(&server)).await;
+    let mut raw = Raw::connect(addr).await;
     let response = raw
         .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
         .await;

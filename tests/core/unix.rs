@@ -1,20 +1,20 @@
 //! Unix domain socket listeners (in a temp dir): HTTP/1 and h2c served, the
 //! connection facts a handler sees, and the listener's reported address.
-#![cfg(unix)]
-
-mod support;
 
 use std::path::PathBuf;
 
 use bytes::Bytes;
 use http::{StatusCode, Version};
 use http_body_util::{BodyExt, Full};
-use postern_core::{HttpService, ListenAddr, Server};
-use support::{Raw, TestServer, get, h1_client, h2_client, temp_dir, within};
+use postern_core::{Configuration, HttpService, ListenAddr, Server};
 use tokio::net::UnixStream;
 
+use crate::support::{
+    Raw, Running, TestServer, get, h1_client, h2_client, serve, temp_dir, within,
+};
+
 struct UnixServer {
-    server: postern_core::RunningServer,
+    server: Running,
     path: PathBuf,
     dir: PathBuf,
 }
@@ -26,14 +26,14 @@ impl Drop for UnixServer {
 }
 
 async fn unix_server() -> UnixServer {
-    support::init_tracing();
     let dir = temp_dir("unix");
     let path = dir.join("postern.sock");
-    let server = Server::builder()
-        .bind_unix(&path)
-        .serve(HttpService::new(TestServer))
-        .await
-        .expect("server starts");
+    let server = serve(
+        Configuration::default(),
+        |b| b.bind_unix(&path),
+        HttpService::new(TestServer),
+    )
+    .await;
     UnixServer { server, path, dir }
 }
 

@@ -1,8 +1,6 @@
 //! Table-driven matching: patterns x paths x methods -> the rule that wins (or none) and its
 //! captures, then the converted values the handlers see.
 
-mod common;
-
 use bytes::Bytes;
 use postern_core::{Method, Request};
 use postern_router::{HttpServer, UrlPath};
@@ -162,7 +160,7 @@ async fn handlers_see_converted_values() {
         ("GET", "/page/10/", 404, ""),
     ];
     for (method, uri, status, body) in table {
-        let answer = common::call(&server, method, uri).await;
+        let answer = crate::common::call(&server, method, uri).await;
         assert_eq!(
             (answer.status.as_u16(), answer.body.as_str()),
             (*status, *body),
@@ -237,25 +235,25 @@ async fn many_candidates_for_one_path_keep_registration_order() {
     assert_eq!(found("PUT", "/spill/7").map(|r| r.index()), Some(0));
     assert_eq!(found("POST", "/spill/7"), None);
 
-    let answer = common::call(&server, "GET", "/spill/7").await;
+    let answer = crate::common::call(&server, "GET", "/spill/7").await;
     assert_eq!(
         (answer.status.as_u16(), answer.body.as_str()),
         (200, "u8 7")
     );
-    let answer = common::call(&server, "GET", "/spill/300").await;
+    let answer = crate::common::call(&server, "GET", "/spill/300").await;
     assert_eq!(
         (answer.status.as_u16(), answer.body.as_str()),
         (200, "text 300")
     );
-    let answer = common::call(&server, "PUT", "/spill/300").await;
+    let answer = crate::common::call(&server, "PUT", "/spill/300").await;
     assert_eq!(
         (answer.status.as_u16(), answer.body.as_str()),
         (200, "put 0")
     );
-    let answer = common::call(&server, "HEAD", "/spill/7").await;
+    let answer = crate::common::call(&server, "HEAD", "/spill/7").await;
     assert_eq!(answer.status.as_u16(), 200);
     assert_eq!(answer.header("content-length"), Some("4"));
-    let answer = common::call(&server, "POST", "/spill/7").await;
+    let answer = crate::common::call(&server, "POST", "/spill/7").await;
     assert_eq!(answer.status.as_u16(), 405);
     assert_eq!(answer.header("allow"), Some("GET, PUT, HEAD"));
 }
@@ -273,7 +271,7 @@ async fn method_not_allowed_lists_every_other_method() {
         | Method::Patch
         | Method::Connect;
     server.route_with_methods("/x", others, || "x").unwrap();
-    let answer = common::call(&server, "TRACE", "/x").await;
+    let answer = crate::common::call(&server, "TRACE", "/x").await;
     assert_eq!(answer.status.as_u16(), 405);
     assert_eq!(
         answer.header("allow"),

@@ -2,13 +2,14 @@
 //! reported by `listeners()` / `ports()` in the order bound; listeners added
 //! to a running server; bind errors.
 
-mod support;
-
 use std::net::SocketAddr;
 
 use http::Version;
-use postern_core::{HttpService, ListenAddr, Server};
-use support::{Raw, TestServer, reqwest_client, server_tls, test_cert, within};
+use postern_core::{Configuration, HttpService, ListenAddr, Server};
+
+use crate::support::{
+    Raw, TestServer, reqwest_client, serve, server_tls, start, temp_dir, test_cert, within,
+};
 
 /// GET /info on a plain TCP listener; returns the facts.
 async fn info_over_tcp(addr: SocketAddr) -> serde_json::Value {
@@ -23,17 +24,20 @@ async fn info_over_tcp(addr: SocketAddr) -> serde_json::Value {
 #[cfg(unix)]
 #[tokio::test]
 async fn tcp_tls_and_unix_listeners_on_one_server() {
-    support::init_tracing();
     let cert = test_cert();
-    let dir = support::temp_dir("listeners");
+    let dir = temp_dir("listeners");
     let socket = dir.join("s.sock");
-    let server = Server::builder()
-        .bind_tcp("127.0.0.1:0")
-        .bind_tls("127.0.0.1:0", server_tls(&cert))
-        .bind_unix(&socket)
-        .serve(HttpService::new(TestServer))
-        .await
-        .expect("server starts");
+    let tls = server_tls(&cert);
+    let server = serve(
+        Configuration::default(),
+        |b| {
+            b.bind_tcp("127.0.0.1:0")
+                .bind_tls("127.0.0.1:0", tls)
+                .bind_unix(&socket)
+        },
+        HttpService::new(TestServer),
+    )
+    .await;
 
     let listeners = server.listeners();
     let [
@@ -89,13 +93,12 @@ async fn tcp_tls_and_unix_listeners_on_one_server() {
 
 #[tokio::test]
 async fn two_tcp_listeners_are_both_served() {
-    support::init_tracing();
-    let server = Server::builder()
-        .bind_tcp("127.0.0.1:0")
-        .bind_tcp("127.0.0.1:0")
-        .serve(HttpService::new(TestServer))
-        .await
-        .expect("server starts");
+    let server = serve(
+        Configuration::default(),
+        |b| b.bind_tcp("127.0.0.1:0").bind_tcp("127.0.0.1:0"),
+        HttpService::new(TestServer),
+    )
+    .await;
     let addrs: Vec<SocketAddr> = server
         .listeners()
         .iter()
@@ -112,7 +115,7 @@ async fn two_tcp_listeners_are_both_served() {
 
 #[tokio::test]
 async fn a_listener_added_to_a_running_server_is_served() {
-    let server = support::start(TestServer).await;
+    let (server, _) = start(TestServer).await;
     let first = server.listeners()[0].clone();
     let added = server
         .bind_tcp("127.0.0.1:0")
@@ -128,35 +131,8 @@ async fn a_listener_added_to_a_running_server_is_served() {
 }
 
 #[tokio::test]
-async fn an_ipv6_loopback_listener_is_served_when_available() {
-    // Skip quietly where the machine has no IPv6 loopback.
-    if std::net::TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("no IPv6 loopback here: skipped");
-        return;
-    }
-    support::init_tracing();
-    let server = Server::builder()
-        .bind_tcp("[::1]:0")
-        .serve(HttpService::new(TestServer))
-        .await
-        .expect("server starts");
-    let addr = server.listeners()[0].socket_addr().unwrap();
-    assert!(addr.is_ipv6());
-    assert_eq!(server.listeners()[0].to_string(), format!("http://{addr}"));
-    let mut raw = Raw::connect(addr).await;
-    let client = raw.local_addr();
-    let response = raw
-        .roundtrip("GET /info HTTP/1.1\r\nHost: [::1]\r\n\r\n")
-        .await;
-    let facts: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
-    assert_eq!(facts["remote"], client.to_string());
-    assert_eq!(facts["url"], "http://[::1]/info");
-}
-
-#[tokio::test]
 async fn binding_a_taken_port_or_a_bad_address_fails() {
-    let server = support::start(TestServer).await;
-    let taken = server.listeners()[0].socket_addr().unwrap();
+    let (_server, taken) = start(TestServer).await;
     let error = Server::builder()
         .bind_tcp(taken.to_string())
         .serve(HttpService::new(TestServer))

@@ -2,29 +2,24 @@
 //! the negotiated ALPN, SNI and version reach the handler through
 //! `Request::tls()`.
 
-mod support;
-
 use std::net::SocketAddr;
 
 use http::{StatusCode, Version};
 use http_body_util::BodyExt;
-use postern_core::{HttpService, ListenAddr, Server, TlsConfig};
-use support::{
-    Raw, TestCert, TestServer, client_tls, get, h1_client, h2_client, reqwest_client, server_tls,
-    test_cert, tls_connect, within,
+use postern_core::{Configuration, HttpService, ListenAddr, TlsConfig};
+
+use crate::support::{
+    Raw, Running, TestCert, TestServer, client_tls, get, h1_client, h2_client, reqwest_client,
+    serve, start_tls, temp_dir, test_cert, tls_connect, within,
 };
 
-async fn tls_server(cert: &TestCert) -> (postern_core::RunningServer, SocketAddr) {
-    support::init_tracing();
-    let server = Server::builder()
-        .bind_tls("127.0.0.1:0", server_tls(cert))
-        .serve(HttpService::new(TestServer))
-        .await
-        .expect("server starts");
-    let listeners = server.listeners();
-    let [ListenAddr::Tls(addr)] = listeners[..] else {
-        panic!("one TLS listener: {listeners:?}");
-    };
+async fn tls_server(cert: &TestCert) -> (Running, SocketAddr) {
+    let (server, addr) = start_tls(Configuration::default(), TestServer, cert).await;
+    assert_eq!(
+        server.listeners(),
+        [ListenAddr::Tls(addr)],
+        "one TLS listener"
+    );
     (server, addr)
 }
 
@@ -164,7 +159,7 @@ async fn a_client_that_does_not_trust_the_certificate_is_refused() {
 #[tokio::test]
 async fn tls_config_from_pem_files_and_bad_pem() {
     let cert = test_cert();
-    let dir = support::temp_dir("tls");
+    let dir = temp_dir("tls");
     let cert_path = dir.join("cert.pem");
     let key_path = dir.join("key.pem");
     std::fs::write(&cert_path, &cert.cert_pem).unwrap();
@@ -174,12 +169,13 @@ async fn tls_config_from_pem_files_and_bad_pem() {
         from_files.server_config().alpn_protocols,
         [b"h2".to_vec(), b"http/1.1".to_vec()]
     );
-    let server = Server::builder()
-        .bind_tls("127.0.0.1:0", from_files)
-        .serve(HttpService::new(TestServer))
-        .await
-        .unwrap();
-    let addr = server.listeners()[0].socket_addr().unwrap();
+    let server = serve(
+        Configuration::default(),
+        |b| b.bind_tls("127.0.0.1:0", from_files),
+        HttpService::new(TestServer),
+    )
+    .await;
+    let addr = server.addr();
     let (version, facts) = info_over_reqwest(&cert, &[b"http/1.1"], addr, |b| b.http1_only()).await;
     assert_eq!(version, Version::HTTP_11);
     assert_eq!(facts["alpn"], "http/1.1");

@@ -2,16 +2,18 @@
 //! connections close at once, what is still busy at the deadline is cut and
 //! counted, and no new connection is accepted once shutdown has begun.
 
-mod support;
-
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use http_body_util::BodyExt;
-use postern_core::{AbstractHttpServer, Handled, Request, Responder, ShutdownReport};
-use support::{Raw, addr, get, h2_client, server_tls, start, test_cert, within};
+use postern_core::{
+    AbstractHttpServer, Configuration, Handled, Request, Responder, ShutdownReport,
+};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+
+use crate::support::{Raw, Running, get, h2c, start, start_tls, test_cert, wait_live, within};
 
 /// `/wait?ms=N`: reports that it started, then answers `done N` after N ms.
 /// `/hang`: reports that it started and never answers; reports whether the
@@ -62,21 +64,19 @@ impl Started {
     }
 }
 
-async fn gate() -> (
-    postern_core::RunningServer,
-    Started,
-    mpsc::UnboundedReceiver<bool>,
-) {
+/// A [`Gate`] on 127.0.0.1:0: the server, its address, the paths handlers
+/// start on and whether `/hang` saw its cancel.
+async fn gate() -> (Running, SocketAddr, Started, mpsc::UnboundedReceiver<bool>) {
     let (started, started_rx) = mpsc::unbounded_channel();
     let (canceled, canceled_rx) = mpsc::unbounded_channel();
-    let server = start(Gate { started, canceled }).await;
-    (server, Started(started_rx), canceled_rx)
+    let (server, addr) = start(Gate { started, canceled }).await;
+    (server, addr, Started(started_rx), canceled_rx)
 }
 
 #[tokio::test]
 async fn an_in_flight_request_finishes_during_graceful_shutdown() {
-    let (server, mut started, _) = gate().await;
-    let mut raw = Raw::connect(addr(&server)).await;
+    let (server, addr, mut started, _) = gate().await;
+    let mut raw = Raw::connect(addr).await;
     raw.send("GET /wait?ms=800 HTTP/1.1\r\nHost: a\r\n\r\n")
         .await;
     assert_eq!(started.next().await, "/wait");
@@ -95,11 +95,8 @@ async fn an_in_flight_request_finishes_during_graceful_shutdown() {
 
 #[tokio::test]
 async fn an_in_flight_http2_request_finishes_during_graceful_shutdown() {
-    let (server, mut started, _) = gate().await;
-    let tcp = within("connect", TcpStream::connect(addr(&server)))
-        .await
-        .unwrap();
-    let (mut send, conn) = h2_client(tcp).await;
+    let (server, addr, mut started, _) = gate().await;
+    let (mut send, conn) = h2c(addr).await;
     let pending = tokio::spawn(send.send_request(get("http://a/wait?ms=800")));
     assert_eq!(started.next().await, "/wait");
     let shutdown = tokio::spawn(server.shutdown(Duration::from_secs(8)));
@@ -120,8 +117,8 @@ async fn an_in_flight_http2_request_finishes_during_graceful_shutdown() {
 
 #[tokio::test]
 async fn a_request_still_running_at_the_deadline_is_cut() {
-    let (server, mut started, mut canceled) = gate().await;
-    let mut raw = Raw::connect(addr(&server)).await;
+    let (server, addr, mut started, mut canceled) = gate().await;
+    let mut raw = Raw::connect(addr).await;
     raw.send("GET /hang HTTP/1.1\r\nHost: a\r\n\r\n").await;
     assert_eq!(started.next().await, "/hang");
     let begun = Instant::now();
@@ -142,14 +139,11 @@ async fn a_request_still_running_at_the_deadline_is_cut() {
 
 #[tokio::test]
 async fn idle_connections_are_closed_at_once() {
-    let (server, _started, _) = gate().await;
-    let mut h1 = Raw::connect(addr(&server)).await;
+    let (server, addr, _started, _) = gate().await;
+    let mut h1 = Raw::connect(addr).await;
     let response = h1.roundtrip("GET /x HTTP/1.1\r\nHost: a\r\n\r\n").await;
     assert_eq!(response.body, b"ok");
-    let tcp = within("connect", TcpStream::connect(addr(&server)))
-        .await
-        .unwrap();
-    let (mut h2, h2_conn) = h2_client(tcp).await;
+    let (mut h2, h2_conn) = h2c(addr).await;
     let response = within("h2 response", h2.send_request(get("http://a/x")))
         .await
         .unwrap();
@@ -177,8 +171,8 @@ async fn idle_connections_are_closed_at_once() {
 
 #[tokio::test]
 async fn new_connections_are_refused_once_shutdown_has_begun() {
-    let (server, mut started, _) = gate().await;
-    let server_addr = addr(&server);
+    let (server, addr, mut started, _) = gate().await;
+    let server_addr = addr;
     let mut raw = Raw::connect(server_addr).await;
     raw.send("GET /wait?ms=1500 HTTP/1.1\r\nHost: a\r\n\r\n")
         .await;
@@ -186,24 +180,20 @@ async fn new_connections_are_refused_once_shutdown_has_begun() {
     let shutdown = tokio::spawn(server.shutdown(Duration::from_secs(8)));
 
     // The listener closes soon after shutdown begins (give the runtime a
-    // moment to drop it); from then on connecting is refused.
-    let refused = within("a refused connection", async {
+    // moment to drop it); from then on connecting is refused. Attempts
+    // before that get in (or, racing the close, are reset): retried.
+    within("connecting to be refused", async {
         loop {
             match TcpStream::connect(server_addr).await {
-                Err(error) => return error,
-                Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                Err(error) if error.kind() == std::io::ErrorKind::ConnectionRefused => return,
+                Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => {}
+                Err(error) => panic!("connecting failed otherwise: {error:?}"),
+                Ok(_) => {}
             }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
     .await;
-    // Refused, or reset when the SYN raced the listener's close.
-    assert!(
-        matches!(
-            refused.kind(),
-            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset
-        ),
-        "{refused:?}"
-    );
     // And it stays refused.
     let again = TcpStream::connect(server_addr).await.unwrap_err();
     assert_eq!(again.kind(), std::io::ErrorKind::ConnectionRefused);
@@ -217,8 +207,8 @@ async fn new_connections_are_refused_once_shutdown_has_begun() {
 
 #[tokio::test]
 async fn shutdown_with_no_connections_drains_at_once() {
-    let (server, _, _) = gate().await;
-    let mut raw = Raw::connect(addr(&server)).await;
+    let (server, addr, _, _) = gate().await;
+    let mut raw = Raw::connect(addr).await;
     let response = raw
         .roundtrip("GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
         .await;
@@ -262,15 +252,10 @@ async fn assert_closed_at_once<I>(
 #[tokio::test]
 async fn a_silent_connection_is_closed_at_once_on_shutdown() {
     // Default first-byte timeout (10 s): only the shutdown can close it soon.
-    let (server, _, _) = gate().await;
-    let mut raw = Raw::connect(addr(&server)).await;
+    let (server, addr, _, _) = gate().await;
+    let mut raw = Raw::connect(addr).await;
     // Let the server accept it.
-    within("the server to count the connection", async {
-        while server.live_connections() == 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    wait_live(&server, 1).await;
     let begun = Instant::now();
     let shutdown = tokio::spawn(server.shutdown(Duration::from_secs(5)));
     assert_closed_at_once(shutdown, &mut raw, begun).await;
@@ -281,19 +266,11 @@ async fn a_connection_in_its_tls_handshake_is_closed_at_once_on_shutdown() {
     let cert = test_cert();
     let (started, _s) = mpsc::unbounded_channel();
     let (canceled, _c) = mpsc::unbounded_channel();
-    let server = postern_core::Server::builder()
-        .bind_tls("127.0.0.1:0", server_tls(&cert))
-        .serve(postern_core::HttpService::new(Gate { started, canceled }))
-        .await
-        .unwrap();
-    let mut raw = Raw::connect(addr(&server)).await;
+    let (server, addr) =
+        start_tls(Configuration::default(), Gate { started, canceled }, &cert).await;
+    let mut raw = Raw::connect(addr).await;
     raw.send([0x16, 0x03, 0x01]).await;
-    within("the server to count the connection", async {
-        while server.live_connections() == 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    wait_live(&server, 1).await;
     let begun = Instant::now();
     let shutdown = tokio::spawn(server.shutdown(Duration::from_secs(5)));
     assert_closed_at_once(shutdown, &mut raw, begun).await;
@@ -301,10 +278,9 @@ async fn a_connection_in_its_tls_handshake_is_closed_at_once_on_shutdown() {
 
 #[tokio::test]
 async fn a_dropped_running_server_keeps_serving() {
-    let (server, _, _) = gate().await;
-    let server_addr = addr(&server);
+    let (server, addr, _, _) = gate().await;
     drop(server);
-    let mut raw = Raw::connect(server_addr).await;
+    let mut raw = Raw::connect(addr).await;
     let response = raw.roundtrip("GET /x HTTP/1.1\r\nHost: a\r\n\r\n").await;
     assert_eq!(response.status_line, "HTTP/1.1 200 OK");
     assert_eq!(response.body, b"ok");

@@ -2,8 +2,6 @@
 //! `ConnectionInfo` from request extensions), a bare `tower::service_fn`, a
 //! failing service answered with 500, and an `HttpService` nested in axum.
 
-mod support;
-
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,9 +11,13 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use http::{StatusCode, Version};
 use http_body_util::{BodyExt, Full};
-use postern_core::{ConnectionInfo, HttpService, RequestBody, Server};
-use support::{Raw, TestServer, h2_client, reqwest_client, server_tls, test_cert, within};
+use postern_core::{Configuration, ConnectionInfo, HttpService, RequestBody};
 use tokio::net::TcpStream;
+
+use crate::support::{
+    Raw, Running, TestServer, h2_client, reqwest_client, serve, server_tls, start_service,
+    test_cert, within,
+};
 
 async fn who(Extension(info): Extension<ConnectionInfo>) -> String {
     let alpn = info
@@ -46,15 +48,8 @@ fn router() -> axum::Router {
         .route("/json", get(json))
 }
 
-async fn serve_router() -> (postern_core::RunningServer, SocketAddr) {
-    support::init_tracing();
-    let server = Server::builder()
-        .bind_tcp("127.0.0.1:0")
-        .serve(router())
-        .await
-        .expect("server starts");
-    let addr = support::addr(&server);
-    (server, addr)
+async fn serve_router() -> (Running, SocketAddr) {
+    start_service(Configuration::default(), router()).await
 }
 
 #[tokio::test]
@@ -103,9 +98,12 @@ async fn an_axum_router_over_h2c() {
     let tcp = within("connect", TcpStream::connect(addr)).await.unwrap();
     let client_addr = tcp.local_addr().unwrap();
     let (mut send, _conn) = h2_client(tcp).await;
-    let response = within("response", send.send_request(support::get("http://a/who")))
-        .await
-        .unwrap();
+    let response = within(
+        "response",
+        send.send_request(crate::support::get("http://a/who")),
+    )
+    .await
+    .unwrap();
     assert_eq!(response.version(), Version::HTTP_2);
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(
@@ -116,14 +114,15 @@ async fn an_axum_router_over_h2c() {
 
 #[tokio::test]
 async fn an_axum_router_over_tls_sees_the_tls_facts() {
-    support::init_tracing();
     let cert = test_cert();
-    let server = Server::builder()
-        .bind_tls("127.0.0.1:0", server_tls(&cert))
-        .serve(router())
-        .await
-        .expect("server starts");
-    let addr = support::addr(&server);
+    let tls = server_tls(&cert);
+    let server = serve(
+        Configuration::default(),
+        |b| b.bind_tls("127.0.0.1:0", tls),
+        router(),
+    )
+    .await;
+    let addr = server.addr();
     let client = reqwest_client(Some(&cert), &[b"h2"], |b| b.resolve("localhost", addr));
     let response = within(
         "TLS request",
@@ -141,7 +140,6 @@ async fn an_axum_router_over_tls_sees_the_tls_facts() {
 
 #[tokio::test]
 async fn a_bare_service_fn_is_served() {
-    support::init_tracing();
     let service = tower::service_fn(|request: http::Request<RequestBody>| async move {
         let (head, body) = request.into_parts();
         let body = body
@@ -160,12 +158,8 @@ async fn a_bare_service_fn_is_served() {
             .insert("x-service", http::HeaderValue::from_static("fn"));
         Ok::<_, Infallible>(response)
     });
-    let server = Server::builder()
-        .bind_tcp("127.0.0.1:0")
-        .serve(service)
-        .await
-        .expect("server starts");
-    let mut raw = Raw::connect(support::addr(&server)).await;
+    let (_server, addr) = start_service(Configuration::default(), service).await;
+    let mut raw = Raw::connect(addr).await;
     let response = raw
         .roundtrip("PATCH /thing?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc")
         .await;
@@ -176,16 +170,11 @@ async fn a_bare_service_fn_is_served() {
 
 #[tokio::test]
 async fn a_failing_service_is_answered_with_500() {
-    support::init_tracing();
     let service = tower::service_fn(|_: http::Request<RequestBody>| async {
         Err::<http::Response<Full<Bytes>>, _>(std::io::Error::other("service failed"))
     });
-    let server = Server::builder()
-        .bind_tcp("127.0.0.1:0")
-        .serve(service)
-        .await
-        .expect("server starts");
-    let mut raw = Raw::connect(support::addr(&server)).await;
+    let (_server, addr) = start_service(Configuration::default(), service).await;
+    let mut raw = Raw::connect(addr).await;
     let response = raw.roundtrip("GET / HTTP/1.1\r\nHost: a\r\n\r\n").await;
     assert_eq!(response.status_line, "HTTP/1.1 500 Internal Server Error");
     assert_eq!(response.header("content-type"), Some("application/x-empty"));
@@ -198,16 +187,10 @@ async fn a_failing_service_is_answered_with_500() {
 
 #[tokio::test]
 async fn an_http_service_nested_in_axum_is_served_by_postern() {
-    support::init_tracing();
     let app = axum::Router::new()
         .route("/who", get(who))
         .fallback_service(HttpService::new(TestServer));
-    let server = Server::builder()
-        .bind_tcp("127.0.0.1:0")
-        .serve(app)
-        .await
-        .expect("server starts");
-    let addr = support::addr(&server);
+    let (_server, addr) = start_service(Configuration::default(), app).await;
     let mut raw = Raw::connect(addr).await;
     let client = raw.local_addr();
     let response = raw.roundtrip("GET /who HTTP/1.1\r\nHost: a\r\n\r\n").await;
@@ -228,7 +211,6 @@ async fn an_http_service_nested_in_axum_is_served_by_postern() {
 
 #[tokio::test]
 async fn an_axum_router_shuts_down_gracefully() {
-    support::init_tracing();
     let (started, mut started_rx) = tokio::sync::mpsc::unbounded_channel();
     let app = axum::Router::new().route(
         "/slow",
@@ -240,12 +222,8 @@ async fn an_axum_router_shuts_down_gracefully() {
             }
         }),
     );
-    let server = Server::builder()
-        .bind_tcp("127.0.0.1:0")
-        .serve(app)
-        .await
-        .expect("server starts");
-    let mut raw = Raw::connect(support::addr(&server)).await;
+    let (server, addr) = start_service(Configuration::default(), app).await;
+    let mut raw = Raw::connect(addr).await;
     raw.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n").await;
     within("the handler to start", started_rx.recv())
         .await

@@ -1,24 +1,22 @@
 //! A flood over the connection caps cannot pile up work: at most 256 refused
 //! connections are answered at once (each waits up to 2 s for the client's
 //! first bytes to pick its protocol); past that, refused connections are
-//! closed at once. (Its own test binary: the budget is per process.)
-
-mod support;
+//! closed at once.
+//! The budget is each server's own, so this test does not disturb the other
+//! tests that count on a refusal being answered.
 
 use std::time::{Duration, Instant};
 
-use support::{TestServer, addr, start_with, wait_live, within};
-use tokio::io::AsyncReadExt;
+use crate::support::{Raw, TestServer, start_with, wait_live};
 use tokio::net::TcpStream;
 
 #[tokio::test]
 async fn refusals_past_256_pending_are_closed_at_once() {
-    let server = start_with(
+    let (server, addr) = start_with(
         postern_core::Configuration::default().with_max_connections(1),
         TestServer,
     )
     .await;
-    let addr = addr(&server);
     // The one admitted connection, kept open and silent.
     let _held = TcpStream::connect(addr).await.expect("connect");
     wait_live(&server, 1).await;
@@ -33,28 +31,22 @@ async fn refusals_past_256_pending_are_closed_at_once() {
 
     // The next ones find the refusal budget spent: closed with nothing sent.
     for _ in 0..8 {
-        let mut extra = TcpStream::connect(addr).await.expect("connect");
-        let start = Instant::now();
-        let mut byte = [0u8; 1];
-        let read = within("the extra connection's close", extra.read(&mut byte)).await;
-        assert!(matches!(read, Ok(0) | Err(_)), "got {read:?}");
+        let mut extra = Raw::connect(addr).await;
+        let (took, rest) = extra.time_to_close(Instant::now()).await;
+        assert_eq!(rest, b"", "closed without a byte");
         assert!(
-            start.elapsed() < Duration::from_millis(1500),
-            "closed only after {:?}: it waited like an answered refusal",
-            start.elapsed()
+            took < Duration::from_millis(1500),
+            "closed only after {took:?}: it waited like an answered refusal"
         );
     }
 
     // The answered ones are still waiting for their first bytes (up to 2 s)
     // and then closed silently; none was served.
-    let mut first = waiting.remove(0);
-    let mut byte = [0u8; 1];
-    let start = Instant::now();
-    let read = within("a waiting refusal", first.read(&mut byte)).await;
-    assert!(matches!(read, Ok(0) | Err(_)), "got {read:?}");
+    let mut first = Raw::new(waiting.remove(0));
+    let (took, rest) = first.time_to_close(Instant::now()).await;
+    assert_eq!(rest, b"", "closed without a byte");
     assert!(
-        start.elapsed() >= Duration::from_millis(500),
-        "a pending refusal closed after {:?}, before its wait",
-        start.elapsed()
+        took >= Duration::from_millis(500),
+        "a pending refusal closed after {took:?}, before its wait"
     );
 }

@@ -1,13 +1,11 @@
 //! Every handler form and return type, the missing and after-request handlers, HEAD, 405 and
 //! rule conditions, through the same path the server uses.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::{call, call_with};
 use bytes::Bytes;
-use common::{call, call_with};
 use http::header::{HeaderValue, SERVER};
 use http::{HeaderMap, StatusCode};
 use postern_core::{Method, Request, Responder, Response};

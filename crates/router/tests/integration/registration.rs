@@ -1,9 +1,7 @@
 //! Registration errors (typed, with readable messages) and the converter registry as routes
 //! see it.
 
-mod common;
-
-use common::call;
+use crate::common::call;
 use http::StatusCode;
 use postern_core::Methods;
 use postern_router::{
@@ -46,7 +44,7 @@ fn errors_are_typed_and_readable() {
                 pattern: "/s/".into(),
                 type_name: std::any::type_name::<Slug>(),
             },
-            "route `/s/`: can not find converter for type: registration::Slug (register one with `converters_mut().add::<registration::Slug>(regex)`)",
+            "route `/s/`: can not find converter for type: integration::registration::Slug (register one with `converters_mut().add::<integration::registration::Slug>(regex)`)",
         ),
         (
             s.route("", || "x").map(drop),

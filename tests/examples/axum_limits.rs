@@ -1,42 +1,20 @@
 //! The `axum_limits` example over real loopback sockets: every limit answers
 //! with its exact status, headers and connection behaviour.
 
-#[path = "../examples/axum_limits.rs"]
+#[path = "../../examples/axum_limits.rs"]
 mod example;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use postern_limits::config::{
     ConnectionLimits, IpFilter, Limits, RateLimit, SizeLimits, parse_subnet,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::TcpListener;
+
+use crate::support::{Raw, connect_from};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A status line, lower-cased headers and the body of one response.
-#[derive(Debug)]
-struct Reply {
-    status_line: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    /// Every header but hyper's `date`, sorted (hyper moves `content-length`
-    /// to the end of the head; the order carries no meaning).
-    fn refusal_headers(&self) -> Vec<(&str, &str)> {
-        let mut headers: Vec<_> = self
-            .headers
-            .iter()
-            .filter(|(n, _)| n != "date")
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        headers.sort_unstable();
-        headers
-    }
-}
 
 /// The exact headers of a postern-limits refusal, sorted: Qt's empty-body
 /// pair (`content-type: application/x-empty`, `content-length: 0`) and `extra`.
@@ -59,59 +37,21 @@ async fn start(limits: Limits) -> SocketAddr {
     addr
 }
 
-async fn connect(source: &str, server: SocketAddr) -> TcpStream {
-    let socket = TcpSocket::new_v4().unwrap();
-    socket
-        .bind(SocketAddr::new(source.parse().unwrap(), 0))
-        .unwrap();
-    socket.connect(server).await.unwrap()
+/// A raw HTTP/1 connection to `server` from the loopback address `source`.
+async fn connect(source: &str, server: SocketAddr) -> Raw {
+    let source: IpAddr = source.parse().expect("an address");
+    Raw::new(connect_from(source, server).await)
 }
 
-async fn exchange(stream: &mut TcpStream, request: &str) -> Reply {
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    let head_end = loop {
-        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at;
-        }
-        let mut chunk = [0u8; 4096];
-        let n = stream.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "closed before a response");
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap().to_owned();
-    let headers: Vec<(String, String)> = lines
-        .map(|line| {
-            let (name, value) = line.split_once(':').unwrap();
-            (name.to_ascii_lowercase(), value.trim().to_owned())
-        })
-        .collect();
-    let length: usize = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .map_or(0, |(_, v)| v.parse().unwrap());
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < length {
-        let mut chunk = [0u8; 4096];
-        let n = stream.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "closed inside a body");
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Reply {
-        status_line,
-        headers,
-        body,
-    }
+/// The server closes the connection within 2 s, without another byte.
+async fn assert_closed(raw: &mut Raw) {
+    let rest = raw.closed_within(Duration::from_secs(2)).await;
+    assert_eq!(rest.as_deref(), Some(&b""[..]), "closed without a byte");
 }
 
-async fn is_closed(stream: &mut TcpStream) -> bool {
-    let mut byte = [0u8; 1];
-    matches!(
-        tokio::time::timeout(Duration::from_secs(2), stream.read(&mut byte)).await,
-        Ok(Ok(0)) | Ok(Err(_))
-    )
+/// The connection is still open 2 s later.
+async fn assert_open(raw: &mut Raw) {
+    assert_eq!(raw.closed_within(Duration::from_secs(2)).await, None);
 }
 
 fn get(path: &str) -> String {
@@ -124,28 +64,30 @@ async fn example_limits_over_a_socket() {
         let addr = start(example::example_limits()).await;
         let mut stream = connect("127.0.0.1", addr).await;
 
-        let reply = exchange(&mut stream, &get("/")).await;
+        let reply = stream.roundtrip(&get("/")).await;
         assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
         assert_eq!(reply.body, b"hello from behind postern-limits\n");
 
         let echo = "POST /echo HTTP/1.1\r\nhost: example\r\ncontent-length: 5\r\n\r\nhello";
-        let reply = exchange(&mut stream, echo).await;
+        let reply = stream.roundtrip(echo).await;
         assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
         assert_eq!(reply.body, b"hello");
 
         // strict(): URLs up to 8 KiB.
-        let reply = exchange(&mut stream, &get(&format!("/{}", "a".repeat(8192)))).await;
+        let reply = stream
+            .roundtrip(&get(&format!("/{}", "a".repeat(8192))))
+            .await;
         assert_eq!(reply.status_line, "HTTP/1.1 414 URI Too Long");
-        assert_eq!(reply.refusal_headers(), refusal(&[CLOSE]));
+        assert_eq!(reply.headers_but_date(), refusal(&[CLOSE]));
         assert!(reply.body.is_empty());
-        assert!(is_closed(&mut stream).await);
+        assert_closed(&mut stream).await;
 
         // strict(): bodies up to 1 MiB, refused on the declared length.
         let mut stream = connect("127.0.0.1", addr).await;
         let big = "POST /echo HTTP/1.1\r\nhost: example\r\ncontent-length: 1048577\r\n\r\n";
-        let reply = exchange(&mut stream, big).await;
+        let reply = stream.roundtrip(big).await;
         assert_eq!(reply.status_line, "HTTP/1.1 413 Payload Too Large");
-        assert_eq!(reply.refusal_headers(), refusal(&[CLOSE]));
+        assert_eq!(reply.headers_but_date(), refusal(&[CLOSE]));
         assert!(reply.body.is_empty());
     })
     .await
@@ -166,53 +108,53 @@ async fn every_refusal_with_small_limits() {
 
         // Deny list: 403, connection kept.
         let mut denied = connect("127.0.0.9", addr).await;
-        let reply = exchange(&mut denied, &get("/")).await;
+        let reply = denied.roundtrip(&get("/")).await;
         assert_eq!(reply.status_line, "HTTP/1.1 403 Forbidden");
-        assert_eq!(reply.refusal_headers(), refusal(&[]));
-        assert!(!is_closed(&mut denied).await);
+        assert_eq!(reply.headers_but_date(), refusal(&[]));
+        assert_open(&mut denied).await;
 
         // Rate: 429 + Retry-After, connection kept.
         let mut client = connect("127.0.0.2", addr).await;
         assert_eq!(
-            exchange(&mut client, &get("/")).await.status_line,
+            client.roundtrip(&get("/")).await.status_line,
             "HTTP/1.1 200 OK"
         );
         // A chunked body over 16 bytes: axum maps the streaming limit to 413
         // (its own response, with a plain-text body, not a limits refusal).
         let chunked = "POST /echo HTTP/1.1\r\nhost: example\r\ntransfer-encoding: chunked\r\n\r\n\
                        10\r\n0123456789abcdef\r\n1\r\nx\r\n0\r\n\r\n";
-        let reply = exchange(&mut client, chunked).await;
+        let reply = client.roundtrip(chunked).await;
         assert_eq!(reply.status_line, "HTTP/1.1 413 Payload Too Large");
         let mut client = connect("127.0.0.3", addr).await;
         assert_eq!(
-            exchange(&mut client, &get("/")).await.status_line,
+            client.roundtrip(&get("/")).await.status_line,
             "HTTP/1.1 200 OK"
         );
         assert_eq!(
-            exchange(&mut client, &get("/")).await.status_line,
+            client.roundtrip(&get("/")).await.status_line,
             "HTTP/1.1 200 OK"
         );
-        let reply = exchange(&mut client, &get("/")).await;
+        let reply = client.roundtrip(&get("/")).await;
         assert_eq!(reply.status_line, "HTTP/1.1 429 Too Many Requests");
-        assert_eq!(reply.refusal_headers(), refusal(&[("retry-after", "1")]));
+        assert_eq!(reply.headers_but_date(), refusal(&[("retry-after", "1")]));
 
         // Header count: 431 + close.
         let mut fields = connect("127.0.0.4", addr).await;
         let many = "GET / HTTP/1.1\r\nhost: e\r\na: 1\r\nb: 2\r\nc: 3\r\nd: 4\r\n\r\n";
-        let reply = exchange(&mut fields, many).await;
+        let reply = fields.roundtrip(many).await;
         assert_eq!(
             reply.status_line,
             "HTTP/1.1 431 Request Header Fields Too Large"
         );
-        assert_eq!(reply.refusal_headers(), refusal(&[CLOSE]));
+        assert_eq!(reply.headers_but_date(), refusal(&[CLOSE]));
 
         // Per host: a second connection from 127.0.0.3 gets 429 + close.
         let mut second = connect("127.0.0.3", addr).await;
-        let reply = exchange(&mut second, &get("/")).await;
+        let reply = second.roundtrip(&get("/")).await;
         assert_eq!(reply.status_line, "HTTP/1.1 429 Too Many Requests");
-        assert_eq!(reply.refusal_headers(), refusal(&[CLOSE]));
+        assert_eq!(reply.headers_but_date(), refusal(&[CLOSE]));
         assert!(reply.body.is_empty());
-        assert!(is_closed(&mut second).await);
+        assert_closed(&mut second).await;
     })
     .await
     .expect("timed out");

@@ -1,0 +1,10 @@
+//! `postern-router`'s integration tests, one module per subject, all in one
+//! test binary (one link instead of one per file). `compile_fail` runs the
+//! trybuild cases in `tests/ui`.
+
+mod common;
+
+mod compile_fail;
+mod handlers;
+mod matching;
+mod registration;

@@ -1,0 +1,26 @@
+//! Integration tests of `postern-core` over real sockets, one module per
+//! subject, all in one test binary (one link instead of one per file).
+//!
+//! The tests in [`ipv6`] are ignored: they need an IPv6 loopback; run them
+//! with `cargo test --test core -- --ignored` where it exists.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod config;
+mod handlers;
+mod http1;
+mod http2;
+mod ipv6;
+mod limits;
+mod listeners;
+mod refusal_cap;
+mod shutdown;
+mod stalls;
+mod streaming;
+mod strict;
+mod timeouts;
+mod tls;
+mod tower;
+#[cfg(unix)]
+mod unix;
