@@ -149,7 +149,18 @@ async fn a_declined_request_gets_the_default_404() {
     assert_eq!(response.status_line, "HTTP/1.1 404 Not Found");
     assert_eq!(response.header("content-type"), Some("application/x-empty"));
     assert_eq!(response.header("content-length"), Some("0"));
-    assert_eq!(response.names(), ["content-length", "content-type", "date"]);
+    assert_eq!(
+        response.names(),
+        [
+            "connection",
+            "content-length",
+            "content-type",
+            "date",
+            "keep-alive"
+        ]
+    );
+    assert_eq!(response.header("connection"), Some("keep-alive"));
+    assert_eq!(response.header("keep-alive"), Some("timeout=15"));
     assert_eq!(response.body, b"");
     // The connection stays usable.
     let hello = raw
@@ -277,7 +288,7 @@ async fn head_of_a_streamed_response_sends_no_chunks() {
     assert_eq!(head.status_line, "HTTP/1.1 200 OK");
     // hyper leaves out what only a chunked body needs (`trailer`,
     // `transfer-encoding`) when it sends none.
-    assert_eq!(head.names(), ["date"]);
+    assert_eq!(head.names(), ["connection", "date", "keep-alive"]);
     // No chunk may follow: the next response must parse from its first byte.
     let get = raw
         .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")

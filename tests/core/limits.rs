@@ -213,19 +213,23 @@ async fn h2c(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest<Full<B
     crate::support::h2c(addr).await.0
 }
 
-/// The only header fields a refusal carries (`retry-after` on 429s,
-/// `connection: close` on HTTP/1 where the request cannot be skipped).
-const REFUSAL_FIELDS: [&str; 5] = [
+/// The only header fields a refusal carries (`retry-after` on the rate
+/// limit's 429s; on HTTP/1 `connection: close` where the request cannot be
+/// skipped, else `connection: keep-alive` with `keep-alive: timeout=15`).
+const REFUSAL_FIELDS: [&str; 6] = [
     "content-length",
     "content-type",
     "date",
     "retry-after",
     "connection",
+    "keep-alive",
 ];
 
 /// Assert an HTTP/1 refusal: `status`, empty body, `content-length: 0`,
 /// `content-type: application/x-empty` (as Qt's), each field once and no
-/// other than [`REFUSAL_FIELDS`].
+/// other than [`REFUSAL_FIELDS`]. 413, 414, 431 and the accept loop's 429
+/// (no `retry-after`) close the connection; 403 and the rate limit's 429
+/// keep it open and say for how long (the default 15 s).
 pub(super) fn assert_h1_refused(response: &RawResponse, status_line: &str) {
     assert_eq!(response.status_line, status_line, "{response:?}");
     assert_eq!(response.header("content-length"), Some("0"), "{response:?}");
@@ -241,7 +245,43 @@ pub(super) fn assert_h1_refused(response: &RawResponse, status_line: &str) {
         );
         assert_eq!(response.header_all(name).len(), 1, "{response:?}");
     }
+    let closes = matches!(response.status, 413 | 414 | 431)
+        || (response.status == 429 && response.header("retry-after").is_none());
+    if closes {
+        assert_closes(response);
+    } else {
+        assert_eq!(
+            response.header("connection"),
+            Some("keep-alive"),
+            "{response:?}"
+        );
+        assert_eq!(
+            response.header("keep-alive"),
+            Some("timeout=15"),
+            "{response:?}"
+        );
+    }
     assert_eq!(response.body, b"", "{response:?}");
+}
+
+/// [`assert_h1_refused`] for a refusal that leaves the request's body
+/// unread: whatever the status, the connection cannot carry on, so it
+/// closes.
+pub(super) fn assert_h1_refused_closing(response: &RawResponse, status_line: &str) {
+    assert_eq!(response.status_line, status_line, "{response:?}");
+    assert_eq!(response.header("content-length"), Some("0"), "{response:?}");
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/x-empty"),
+        "{response:?}"
+    );
+    assert_closes(response);
+    assert_eq!(response.body, b"", "{response:?}");
+}
+
+fn assert_closes(response: &RawResponse) {
+    assert_eq!(response.header("connection"), Some("close"), "{response:?}");
+    assert_eq!(response.header("keep-alive"), None, "{response:?}");
 }
 
 /// Assert an HTTP/2 refusal of the limits: `status`, empty body,
@@ -309,7 +349,7 @@ fn assert_429(response: &RawResponse) {
     assert_eq!(response.header("retry-after"), Some("1"), "{response:?}");
     assert_eq!(
         response.header("connection"),
-        None,
+        Some("keep-alive"),
         "a rate-limited connection stays open: {response:?}"
     );
 }
@@ -492,7 +532,11 @@ async fn ip_filter(configurations: Vec<Configuration>, outcome: Filtered) {
                         assert_h1_refused(&response, "HTTP/1.1 403 Forbidden");
                         // The connection stays open: the next request is
                         // answered too.
-                        assert_eq!(response.header("connection"), None, "{response:?}");
+                        assert_eq!(
+                            response.header("connection"),
+                            Some("keep-alive"),
+                            "{response:?}"
+                        );
                         assert_h2_refused(&h2, StatusCode::FORBIDDEN);
                     }
                     Filtered::Admitted => {
@@ -701,8 +745,8 @@ async fn http2_bodies_over_the_limit_get_413_before_the_handler() {
             .unwrap();
         let response = h2_roundtrip(&mut send, request).await;
         // Refused as the body streams in, by `HttpService`'s body-error
-        // answer: hyper sends no `content-length` for its empty body.
-        assert_h2_refusal(&response, StatusCode::PAYLOAD_TOO_LARGE, None);
+        // answer, which looks like every other refusal.
+        assert_h2_refusal(&response, StatusCode::PAYLOAD_TOO_LARGE, Some("0"));
         // And 16 bytes the same way pass.
         let request = http::Request::post("http://a/echo")
             .body(NoLength(Some(Bytes::from_static(b"0123456789abcdef"))))
@@ -898,7 +942,7 @@ async fn url_and_header_limits_over_h2c() {
 // 5. Connection caps at accept
 
 const REFUSED_429: &[u8] =
-    b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/x-empty\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
+    b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/x-empty\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 const EMPTY_SETTINGS: [u8; 9] = [0, 0, 0, 0x4, 0, 0, 0, 0, 0];
 const GOAWAY: u8 = 0x7;
@@ -994,7 +1038,8 @@ pub(super) async fn assert_served(stream: TcpStream) -> Raw {
     let mut raw = Raw::new(stream);
     let response = raw.roundtrip(GET).await;
     assert_eq!(response.status_line, "HTTP/1.1 200 OK", "{response:?}");
-    assert_eq!(response.header("connection"), None);
+    assert_eq!(response.header("connection"), Some("keep-alive"));
+    assert_eq!(response.header("keep-alive"), Some("timeout=15"));
     raw
 }
 
@@ -1383,11 +1428,21 @@ async fn a_refused_requests_unread_body_is_never_parsed_as_a_request() {
              GET /x HTTP/1.1\r\nHost: a\r\n\r\n",
         )
         .await;
-        for _ in 0..2 {
-            let response = raw.response().await;
-            assert_h1_refused(&response, "HTTP/1.1 403 Forbidden");
-            assert_eq!(response.header("connection"), None, "{response:?}");
-        }
+        // The refusal of the POST leaves its body unread when it is sent,
+        // so it promises no keep-alive time (hyper skips the 24 bytes and
+        // carries on); the GET's refusal does.
+        let post = raw.response().await;
+        assert_eq!(post.status_line, "HTTP/1.1 403 Forbidden", "{post:?}");
+        assert_eq!(
+            post.headers_but_date(),
+            [
+                ("content-length", "0"),
+                ("content-type", "application/x-empty"),
+            ],
+            "{post:?}"
+        );
+        let get = raw.response().await;
+        assert_h1_refused(&get, "HTTP/1.1 403 Forbidden");
 
         let mut raw = Raw::connect(limited.addr(0)).await;
         raw.send(
@@ -1397,8 +1452,7 @@ async fn a_refused_requests_unread_body_is_never_parsed_as_a_request() {
         )
         .await;
         let response = raw.response().await;
-        assert_h1_refused(&response, "HTTP/1.1 403 Forbidden");
-        assert_eq!(response.header("connection"), Some("close"), "{response:?}");
+        assert_h1_refused_closing(&response, "HTTP/1.1 403 Forbidden");
         assert_eq!(raw.eof().await, b"", "nothing after the close");
         assert_eq!(limited.calls(), 0);
     })
@@ -1442,8 +1496,7 @@ async fn a_refused_request_expecting_100_continue_closes_the_connection() {
                      Expect: 100-continue\r\n\r\n",
                 )
                 .await;
-            assert_h1_refused(&response, status_line);
-            assert_eq!(response.header("connection"), Some("close"), "{response:?}");
+            assert_h1_refused_closing(&response, status_line);
             assert_eq!(response.header("retry-after"), retry_after, "{response:?}");
             // The body the client sends anyway is never parsed as a request.
             raw.send("helloGET /x HTTP/1.1\r\nHost: a\r\n\r\n").await;

@@ -1,7 +1,8 @@
 //! Stalled clients in the middle of a request: a body that stops arriving
-//! (body-idle timeout) and a client that stops reading the response
-//! (write-stall timeout). Neither may pin a connection forever; a handler that
-//! is merely slow is never cut by them.
+//! (body-idle timeout: the body fails and the handler answers 408) and a
+//! client that stops reading the response (write-stall timeout). Neither may
+//! pin a connection forever; a handler that is merely slow is never cut by
+//! them.
 //!
 //! What a client sends and how fast is one table ([`sends!`]), each row with
 //! its one outcome.
@@ -63,9 +64,10 @@ enum Outcome {
     /// One handler call, a 200 with this body, then the close the request
     /// asked for.
     Served(&'static str),
-    /// No handler call and no byte: the connection is closed one body-idle
-    /// timeout after the last part.
-    Closed,
+    /// One body-idle timeout after the last part the body fails: the
+    /// handler, still reading it, never runs; the client gets 408 with
+    /// `connection: close`, then the close.
+    TimedOut,
 }
 
 /// Send `parts` a third of the stall timeout apart and assert `outcome`.
@@ -88,9 +90,23 @@ async fn sends(case: &str, parts: &[&str], outcome: Outcome) {
             assert_eq!(raw.eof().await, b"", "{case}: closed as asked");
             assert_eq!(calls(), 1, "{case}");
         }
-        Outcome::Closed => {
+        Outcome::TimedOut => {
             let (elapsed, rest) = raw.time_to_close(Instant::now()).await;
-            assert_eq!(rest, b"", "{case}: no response");
+            let response = RawResponse::parse(&rest);
+            assert_eq!(
+                response.status_line, "HTTP/1.1 408 Request Timeout",
+                "{case}"
+            );
+            assert_eq!(
+                response.headers_but_date(),
+                [
+                    ("connection", "close"),
+                    ("content-length", "0"),
+                    ("content-type", "application/x-empty"),
+                ],
+                "{case}"
+            );
+            assert_eq!(response.body, b"", "{case}");
             assert!(
                 elapsed >= STALL.mul_f32(0.9),
                 "{case}: closed after {elapsed:?}, before the timeout"
@@ -115,9 +131,9 @@ macro_rules! sends {
 }
 
 sends! {
-    a_body_that_stops_arriving_closes_the_connection:
+    a_body_that_stops_arriving_gets_408_and_a_close:
         &["POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc"]
-        => Outcome::Closed;
+        => Outcome::TimedOut;
     a_body_trickling_within_the_timeout_is_served:
         &[
             "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nConnection: close\r\n\r\n",

@@ -151,7 +151,11 @@ async fn closes(case: &str, short: Short, client: Client) {
             let mut raw = Raw::connect(addr).await;
             let response = raw.roundtrip(request).await;
             assert_eq!(response.status_line, "HTTP/1.1 200 OK", "{case}");
-            assert_eq!(response.header("connection"), None, "{case}: kept alive");
+            assert_eq!(
+                response.header("connection"),
+                Some("keep-alive"),
+                "{case}: kept alive"
+            );
             assert_eq!(response.text(), body, "{case}");
             let started = Instant::now();
             raw.send(then).await;

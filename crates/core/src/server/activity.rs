@@ -45,6 +45,9 @@ pub(crate) struct Activity {
     body_frames: AtomicU64,
     /// Request body bytes delivered to handlers.
     body_bytes: AtomicU64,
+    /// The HTTP/1 request in flight has a body not yet read to its end
+    /// (hyper will close the connection after the response if it stays so).
+    body_unread: AtomicBool,
     /// Request bodies whose handler waits for bytes now.
     bodies_waiting: AtomicU32,
     /// Set once request bodies are too slow: every body of the connection
@@ -75,6 +78,7 @@ impl Activity {
             head_pending: AtomicBool::new(false),
             body_frames: AtomicU64::new(0),
             body_bytes: AtomicU64::new(0),
+            body_unread: AtomicBool::new(false),
             bodies_waiting: AtomicU32::new(0),
             bodies_cut: AtomicBool::new(false),
             body_wakers: Mutex::new(Vec::new()),
@@ -114,6 +118,21 @@ impl Activity {
     #[inline]
     pub(crate) fn body_wait_ended(&self) {
         self.bodies_waiting.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// An HTTP/1 request with a body starts (`true`), or a body was read to
+    /// its end (`false`).
+    #[inline]
+    pub(crate) fn set_body_unread(&self, unread: bool) {
+        if self.body_unread.load(Ordering::Relaxed) != unread {
+            self.body_unread.store(unread, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the HTTP/1 request in flight still has body bytes unread.
+    #[inline]
+    pub(crate) fn body_unread(&self) -> bool {
+        self.body_unread.load(Ordering::Relaxed)
     }
 
     /// Whether the connection's request bodies were cut for being too slow.
@@ -415,6 +434,11 @@ impl InFlight {
             activity: Arc::clone(activity),
             awaiting_client: None,
         }
+    }
+
+    /// The connection's activity.
+    pub(crate) fn activity(&self) -> &Activity {
+        &self.activity
     }
 
     /// hyper asks for the next response frame: the last one was taken.

@@ -96,6 +96,17 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
             );
             return ConnFuture::rejected(StatusCode::BAD_REQUEST, request.version());
         }
+        // Tell HTTP/1.1 clients how long the connection stays open idle, so
+        // they close it first instead of racing the server (as Qt does):
+        // unless the request asks to close, or leaves a body unread at the
+        // response (then hyper closes).
+        let keep_alive = (request.version() == http::Version::HTTP_11
+            && !asks_to_close(request.headers()))
+        .then(|| {
+            self.activity
+                .set_body_unread(!http_body::Body::is_end_stream(request.body()));
+            self.snapshot.keep_alive_header.clone()
+        });
         let request = request.map(|body| IncomingBody::new(body, &self.activity));
         let in_flight = InFlight::start(&self.activity);
         let service = if self.shared.core.is_current(&self.snapshot) {
@@ -107,11 +118,6 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
         // hyper drops HEAD bodies itself on HTTP/1 only.
         let strip_body =
             request.method() == http::Method::HEAD && request.version() == http::Version::HTTP_2;
-        // Tell HTTP/1.1 clients how long the connection stays open idle, so
-        // they close it first instead of racing the server (as Qt does).
-        let keep_alive = (request.version() == http::Version::HTTP_11
-            && !asks_to_close(request.headers()))
-        .then(|| self.snapshot.keep_alive_header.clone());
         ConnFuture::call(service, request, in_flight, strip_body, keep_alive)
     }
 }
@@ -227,6 +233,10 @@ where
                     let (mut parts, body) = response.into_parts();
                     if let Some(keep_alive) = this.keep_alive.take()
                         && !parts.headers.contains_key(CONNECTION)
+                        && this
+                            .in_flight
+                            .as_ref()
+                            .is_some_and(|in_flight| !in_flight.activity().body_unread())
                     {
                         parts
                             .headers

@@ -138,6 +138,7 @@ impl Body for IncomingBody {
             }
             Poll::Ready(None) => {
                 waiting.set(false);
+                waiting.activity.set_body_unread(false);
                 Poll::Ready(None)
             }
         }

@@ -225,10 +225,18 @@ where
         pending.fetch_sub(1, Ordering::AcqRel);
         return;
     }
-    let shared = Arc::clone(shared);
+    /// Gives the refusal's slot back however its task ends (done, or
+    /// dropped by a runtime shutting down).
+    struct Slot<M>(Arc<Shared<M>>);
+    impl<M> Drop for Slot<M> {
+        fn drop(&mut self) {
+            self.0.core.pending_refusals.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+    let slot = Slot(Arc::clone(shared));
     tokio::spawn(async move {
+        let _slot = slot;
         refuse(io, wait).await;
-        shared.core.pending_refusals.fetch_sub(1, Ordering::AcqRel);
     });
 }
 
