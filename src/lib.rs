@@ -29,6 +29,16 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub use postern_core::*;
+pub use postern_core::{
+    AbstractHttpServer, BodyTimedOut, ChunkedWriter, Configuration, ConnectionInfo, Error, Handled,
+    HttpService, HttpServiceFuture, IncomingBody, IntoResponse, ListenAddr, Method, Methods,
+    PendingResponse, Request, RequestBody, Responder, Response, ResponseBody, ResponseCanceled,
+    RunningServer, ServeService, Server, ServerBuilder, ShutdownReport, StreamAborted, TlsInfo,
+    Transport, config, respond,
+};
+#[cfg(feature = "tls")]
+pub use postern_core::{TlsConfig, ring_provider};
+#[doc(no_inline)]
+pub use postern_core::{bytes, http};
 pub use postern_limits as limits;
 pub use postern_router as router;
