@@ -315,8 +315,8 @@ async fn http10_keep_alive_with_a_streamed_response_closes_after_it() {
 #[tokio::test]
 async fn an_absolute_form_target_names_the_authority() {
     // RFC 9112 §3.2.2: with an absolute-form target the server MUST ignore
-    // Host and use the target's authority. Postern uses it (security.md
-    // §2.1 allows rejecting a mismatch with 400 instead; Postern does not).
+    // Host and use the target's authority. Postern uses it (rejecting a
+    // mismatch with 400 would be allowed too; Postern does not).
     let (_server, addr) = start(TestServer).await;
     let mut raw = Raw::connect(addr).await;
     let response = raw

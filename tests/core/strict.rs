@@ -1,4 +1,4 @@
-//! Strictness over raw TCP (spec/security.md §2.1): requests hyper lets
+//! Strictness over raw TCP: requests hyper lets
 //! through but which are ambiguous are refused with 400 and `connection:
 //! close` before any handler runs; CL+TE is read as chunked and the
 //! connection is closed after the response, so nothing can be smuggled.
