@@ -39,17 +39,29 @@
 //! - **Strict HTTP/1 framing.** A request hyper accepts but which is
 //!   ambiguous gets `400` with `connection: close` before any handler runs:
 //!   HTTP/1.1 without `Host`, more than one `Host`, a `Transfer-Encoding`
-//!   other than exactly `chunked`. `Content-Length` together with
-//!   `Transfer-Encoding` never reaches us: hyper drops the length, reads the
-//!   body as chunked and closes the connection after the response, so no
-//!   smuggled request is ever parsed.
+//!   other than exactly `chunked`, a `Host` that is not `host[:port]`.
+//!   `Content-Length` together with `Transfer-Encoding` is answered, not
+//!   refused: hyper drops the length before the request reaches any layer,
+//!   reads the body as chunked and closes the connection after the
+//!   response, so no smuggled request is ever parsed. A 400 there would
+//!   need a second parse of every request head's raw bytes, which Postern
+//!   does not pay for a case hyper already makes harmless.
 //! - **Timeouts** ([`config::Timeouts`]): first byte (10 s), request head
 //!   (10 s), keep-alive idle (15 s, HTTP/1 and HTTP/2), TLS handshake (10 s),
-//!   request body idle (30 s) and response write stall (30 s). A stalled
-//!   client never pins a connection; a slow handler is never cut. They are
-//!   checked on a per-connection tick of a quarter of the shortest timeout,
-//!   so each fires within 1 to 1.25 times its length. Not bounded: the total
-//!   time a body may take while it keeps trickling in (use the body limit).
+//!   request body idle (30 s, then 408) and response write stall (30 s);
+//!   request bodies and responses moving slower than 240 B/s after a 5 s
+//!   grace ([`config::MinDataRate`]: 408 for a body, a close for a
+//!   response, after GOAWAY on HTTP/2). A stalled or trickling client
+//!   never pins a connection; a slow handler is never cut. They are checked
+//!   on a per-connection tick of a quarter of the shortest timeout or grace,
+//!   so each fires within 1 to 1.25 times its length.
+//! - **HTTP/2 heads past the limits.** Within the header list size Postern
+//!   advertises (the configured header and URL limits and some slack), an
+//!   oversize head gets the same 414 or 431 as on HTTP/1. Past it, h2 itself
+//!   answers 431 and resets the stream with `REFUSED_STREAM` (which some
+//!   clients retry), and a `:path` over 65,534 bytes is reset with
+//!   `PROTOCOL_ERROR`: both are decided inside the h2 crate, before any
+//!   Postern code sees the request.
 //! - **Limits** ([`config::Limits`], from `postern-limits`): connection caps
 //!   at accept, then IP allow/deny (403) → rate (429) → sizes (414, 431, 413)
 //!   per request, on HTTP/1 and HTTP/2 alike.
