@@ -30,11 +30,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use postern_core::{
-    AbstractHttpServer, BodyTimedOut, ChunkedWriter, Configuration, ConnectionInfo, Error, Handled,
-    HttpService, HttpServiceFuture, IncomingBody, IntoResponse, ListenAddr, Method, Methods,
-    PendingResponse, Request, RequestBody, Responder, Response, ResponseBody, ResponseCanceled,
-    RunningServer, ServeService, Server, ServerBuilder, ShutdownReport, StreamAborted, TlsInfo,
-    Transport, config, respond,
+    AbstractHttpServer, BodyError, BodyPolicy, BodyStream, BodyTimedOut, ChunkedWriter,
+    Configuration, ConnectionInfo, Error, Handled, HttpService, HttpServiceFuture, IncomingBody,
+    IntoResponse, ListenAddr, Method, Methods, PendingResponse, Request, RequestBody, Responder,
+    Response, ResponseBody, ResponseCanceled, RunningServer, ServeService, Server, ServerBuilder,
+    ServerStats, ShutdownReport, StreamAborted, TlsInfo, Transport, config, respond,
 };
 #[cfg(feature = "tls")]
 pub use postern_core::{TlsConfig, ring_provider};

@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::support::RawResponse;
 
 /// Kills the example when the test ends, passed or not.
-struct Running(Child);
+pub(super) struct Running(pub(super) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -43,7 +43,7 @@ fn example_binary(name: &str) -> PathBuf {
 
 /// Start `name` with `args`; returns the process and the URLs it printed
 /// (reading until `listeners` lines came).
-fn start(name: &str, args: &[&str], listeners: usize) -> (Running, Vec<String>) {
+pub(super) fn start(name: &str, args: &[&str], listeners: usize) -> (Running, Vec<String>) {
     let mut child = Command::new(example_binary(name))
         .args(args)
         .stdout(Stdio::piped())

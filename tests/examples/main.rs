@@ -8,5 +8,6 @@ mod support;
 mod axum_limits;
 mod cli;
 mod colorpalette;
+mod floods;
 mod router_wire;
 mod simple;

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use http::StatusCode;
 
-use crate::{Request, Responder};
+use crate::{BodyPolicy, Request, Responder};
 
 /// Whether [`AbstractHttpServer::handle_request`] answered the request.
 #[derive(Debug)]
@@ -47,6 +47,18 @@ pub trait AbstractHttpServer: Send + Sync + 'static {
         request: &Request,
         responder: Responder,
     ) -> impl Future<Output = Handled> + Send;
+
+    /// How to read the body of `request` (which has only its head: its
+    /// [`body`](Request::body) is still empty) before
+    /// [`handle_request`](Self::handle_request) runs. Asked only for requests
+    /// that have a body. Default: [`BodyPolicy::Buffer`], read it whole, as
+    /// Qt does. A server that answers some requests without their body
+    /// (unknown paths, refusals) or streams large uploads says so here, so
+    /// that no client can make it hold a body it does not want.
+    fn body_policy(&self, request: &Request) -> BodyPolicy {
+        let _ = request;
+        BodyPolicy::Buffer
+    }
 
     /// Answer a request nobody handled. Default: 404 with an empty body
     /// (`content-type: application/x-empty`, `content-length: 0`).

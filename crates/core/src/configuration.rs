@@ -13,8 +13,9 @@ use crate::config::{Http2Settings, Limits, SizeLimits, Timeouts};
 ///
 /// `Default` is Qt's defaults: rate limit off, keep-alive 15 s, connection
 /// caps off, allow/deny lists empty, URL 64 KiB, headers 64 KiB in all, one
-/// field 48 KiB, 128 fields, body 32 MiB.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// field 48 KiB, 128 fields, body 32 MiB; plus Postern's own: 256 MiB for
+/// all buffered bodies at once, waited for up to 1 s.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Configuration {
     /// Rate, connection, IP and size limits.
@@ -23,6 +24,29 @@ pub struct Configuration {
     pub http2: Http2Settings,
     /// Timeouts.
     pub timeouts: Timeouts,
+    /// Bytes all request bodies read whole ([`BodyPolicy::Buffer`](crate::BodyPolicy::Buffer))
+    /// may hold at once, server-wide: with Qt's 32 MiB body limit and no
+    /// connection cap, a few hundred clients could otherwise take any
+    /// machine's memory. A body that would pass it waits (unread, so its
+    /// client is held back) for [`buffered_body_wait`](Self::buffered_body_wait),
+    /// then gets **503** with `retry-after: 1`. A body alone is always let
+    /// in. Default 256 MiB; `None` lifts the cap. See
+    /// [`RunningServer::stats`](crate::RunningServer::stats) for what is held.
+    pub max_buffered_body_bytes: Option<u64>,
+    /// How long a body waits for room in that budget. Default 1 s.
+    pub buffered_body_wait: Duration,
+}
+
+impl Default for Configuration {
+    fn default() -> Self {
+        Configuration {
+            limits: Limits::default(),
+            http2: Http2Settings::default(),
+            timeouts: Timeouts::default(),
+            max_buffered_body_bytes: Some(256 * 1024 * 1024),
+            buffered_body_wait: Duration::from_secs(1),
+        }
+    }
 }
 
 impl Configuration {
@@ -34,10 +58,12 @@ impl Configuration {
         }
     }
 
-    /// Every limit off (timeouts and HTTP/2 guards stay on).
+    /// Every limit off, the buffered-body budget too (timeouts and HTTP/2
+    /// guards stay on).
     pub fn disabled() -> Self {
         Configuration {
             limits: Limits::disabled(),
+            max_buffered_body_bytes: None,
             ..Configuration::default()
         }
     }

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -12,17 +13,26 @@ use http_body::Body;
 use http_body_util::BodyExt;
 
 use crate::BoxError;
+use crate::body::{BodyBudget, Reservation};
 use crate::responder::{HandlerTask, PendingResponse, run_to_completion};
 use crate::server::MakeConnService;
-use crate::{AbstractHttpServer, ConnectionInfo, Handled, Request, Responder, ResponseBody};
+use crate::{
+    AbstractHttpServer, BodyPolicy, BodyStream, ConnectionInfo, Handled, Request, Responder,
+    ResponseBody,
+};
 
 /// Serves an [`AbstractHttpServer`] as a `tower::Service<http::Request<B>>`.
 ///
-/// The body is read whole before the handler runs, as in Qt. On Postern's
-/// server it is bounded by the configured body limit; nested in another app,
-/// put `postern_limits::size::SizeLimitLayer` (or the app's own limit) in front, or
-/// the body is read without bound. A body that fails to arrive gets 400, or
-/// 413 when it broke a size limit. Cloning is an `Arc` clone.
+/// The server's [`body_policy`](AbstractHttpServer::body_policy) decides,
+/// from the head, whether the body is read whole before the handler runs
+/// (the default, as in Qt), handed over as a stream, or not read at all.
+/// On Postern's server a body read whole is bounded by the body limit and
+/// counts against the server-wide budget for buffered bodies (503 when it
+/// stays full); nested in another app, put
+/// `postern_limits::size::SizeLimitLayer` (or the app's own limit) in front,
+/// or the body is read without bound. A body that fails to arrive gets 400,
+/// 408 when it arrived too slowly, or 413 when it broke a size limit.
+/// Cloning is an `Arc` clone.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -52,6 +62,9 @@ pub struct HttpService<T> {
     /// ([`ServerBuilder::serve_abstract`](crate::ServerBuilder::serve_abstract));
     /// elsewhere each request's [`ConnectionInfo`] extension, if any.
     connection: Option<ConnectionInfo>,
+    /// The budget buffered bodies count against when the connection brings
+    /// none (outside Postern's server): unbounded.
+    budget: Arc<BodyBudget>,
 }
 
 impl<T> Clone for HttpService<T> {
@@ -59,6 +72,7 @@ impl<T> Clone for HttpService<T> {
         HttpService {
             server: Arc::clone(&self.server),
             connection: self.connection.clone(),
+            budget: Arc::clone(&self.budget),
         }
     }
 }
@@ -74,6 +88,7 @@ impl<T: AbstractHttpServer> HttpService<T> {
         HttpService {
             server,
             connection: None,
+            budget: BodyBudget::new(None, Duration::ZERO),
         }
     }
 
@@ -90,6 +105,7 @@ impl<T: AbstractHttpServer> MakeConnService for HttpService<T> {
         HttpService {
             server: Arc::clone(&self.server),
             connection: Some(info.clone()),
+            budget: Arc::clone(&self.budget),
         }
     }
 }
@@ -126,12 +142,19 @@ impl<T: AbstractHttpServer> MakeConnService for HttpService<T> {
 pub async fn respond<T, B>(server: &T, request: http::Request<B>) -> http::Response<ResponseBody>
 where
     T: AbstractHttpServer,
-    B: http_body::Body<Data = Bytes>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
     let connection = request.extensions().get::<ConnectionInfo>().cloned();
     let (responder, mut pending) = Responder::pair();
-    let mut handler = std::pin::pin!(run_handler(server, request, connection, responder));
+    let fallback = BodyBudget::new(None, Duration::ZERO);
+    let mut handler = std::pin::pin!(run_handler(
+        server,
+        request,
+        connection,
+        responder,
+        Some(&fallback)
+    ));
     let mut handler_done = false;
     let response = std::future::poll_fn(|cx| {
         if !handler_done && handler.as_mut().poll(cx).is_ready() {
@@ -164,37 +187,127 @@ where
     http::Response::from_parts(head, body.after(frames))
 }
 
-/// Read the body, build the [`Request`], run the handler and, when it
-/// declines, the missing handler.
+/// Read the body as the server's policy says, build the [`Request`], run
+/// the handler and, when it declines, the missing handler.
 async fn run_handler<T, B>(
     server: &T,
     request: http::Request<B>,
     connection: Option<ConnectionInfo>,
     responder: Responder,
+    fallback: Option<&Arc<BodyBudget>>,
 ) where
     T: AbstractHttpServer,
-    B: http_body::Body<Data = Bytes>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
     let (head, body) = request.into_parts();
-    let body = if body.is_end_stream() {
-        Bytes::new()
-    } else {
-        match body.collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(error) => {
-                responder.send_http(body_error_response(error.into(), head.version));
-                return;
-            }
-        }
-    };
+    let version = head.version;
     let request = match connection {
-        Some(connection) => Request::with_connection(head, body, connection),
-        None => Request::from_parts(head, body),
+        Some(connection) => Request::with_connection(head, Bytes::new(), connection),
+        None => Request::from_parts(head, Bytes::new()),
+    };
+    let request = if body.is_end_stream() {
+        request
+    } else {
+        match server.body_policy(&request) {
+            BodyPolicy::Buffer => {
+                let read = match request.connection().budget().or(fallback) {
+                    Some(budget) => read_whole(body, budget).await,
+                    None => read_whole(body, &BodyBudget::new(None, Duration::ZERO)).await,
+                };
+                match read {
+                    Ok((bytes, reservation)) => request.with_buffered_body(bytes, reservation),
+                    Err(ReadError::Body(error)) => {
+                        responder.send_http(body_error_response(error, version));
+                        return;
+                    }
+                    Err(ReadError::NoRoom) => {
+                        responder.send_http(busy_response(version));
+                        return;
+                    }
+                }
+            }
+            BodyPolicy::Stream => request.with_body_stream(BodyStream::new(body)),
+            // Dropped unread: hyper skips it or closes the connection.
+            BodyPolicy::Discard => request,
+        }
     };
     if let Handled::No(responder) = server.handle_request(&request, responder).await {
         server.missing_handler(&request, responder).await;
     }
+}
+
+/// Why a body could not be buffered.
+enum ReadError {
+    Body(BoxError),
+    /// No room in the server's budget for buffered bodies within its wait.
+    NoRoom,
+}
+
+/// Read `body` whole, holding its bytes in `budget`: a declared length is
+/// reserved before the first byte is read, a streamed body frame by frame
+/// (while it waits for room, the body is not read, so its client is held
+/// back by flow control).
+async fn read_whole<B>(body: B, budget: &Arc<BodyBudget>) -> Result<(Bytes, Reservation), ReadError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let mut reservation = Reservation::new(budget);
+    let declared = body.size_hint().exact();
+    if let Some(length) = declared {
+        reservation
+            .grow(length)
+            .await
+            .map_err(|_| ReadError::NoRoom)?;
+    }
+    let mut body = std::pin::pin!(body);
+    // One frame (the common case) is kept as it is; more are joined.
+    let mut first: Option<Bytes> = None;
+    let mut joined = bytes::BytesMut::new();
+    loop {
+        // Converted at once: the body's own error type need not be `Send`.
+        let frame = match body.frame().await {
+            None => break,
+            Some(frame) => frame.map_err(|error| ReadError::Body(error.into()))?,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if declared.is_none() {
+            reservation
+                .grow(data.len() as u64)
+                .await
+                .map_err(|_| ReadError::NoRoom)?;
+        }
+        match first.take() {
+            None if joined.is_empty() => first = Some(data),
+            None => joined.extend_from_slice(&data),
+            Some(earlier) => {
+                joined.extend_from_slice(&earlier);
+                joined.extend_from_slice(&data);
+            }
+        }
+    }
+    let bytes = first.unwrap_or_else(|| joined.freeze());
+    Ok((bytes, reservation))
+}
+
+/// 503 with `retry-after: 1`: the server holds as many buffered bodies as
+/// its budget allows. The body is unread, so an HTTP/1 connection closes.
+fn busy_response(version: http::Version) -> http::Response<ResponseBody> {
+    tracing::debug!(target: "postern::request", "no room for the request body in the budget: answering 503");
+    let mut response = postern_limits::empty_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        version,
+        true,
+        ResponseBody::empty(),
+    );
+    response.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static("1"),
+    );
+    response
 }
 
 fn body_error_response(error: BoxError, version: http::Version) -> http::Response<ResponseBody> {
@@ -235,6 +348,7 @@ impl HttpServiceFuture {
         server: Arc<T>,
         request: http::Request<B>,
         connection: Option<ConnectionInfo>,
+        fallback: Option<Arc<BodyBudget>>,
     ) -> Self
     where
         T: AbstractHttpServer,
@@ -246,7 +360,7 @@ impl HttpServiceFuture {
         // named on stable Rust (it is an `impl Future` of the user's trait
         // impl), and it may have to outlive this future inside the body.
         let handler: HandlerTask = Box::pin(async move {
-            run_handler(&*server, request, connection, responder).await;
+            run_handler(&*server, request, connection, responder, fallback.as_ref()).await;
         });
         HttpServiceFuture {
             handler: Some(handler),
@@ -301,6 +415,13 @@ where
             Some(connection) => Some(connection.clone()),
             None => request.extensions().get::<ConnectionInfo>().cloned(),
         };
-        HttpServiceFuture::new(Arc::clone(&self.server), request, connection)
+        // The server's budget travels with the connection, so it applies
+        // however the service was handed to the server; this service's own
+        // (unbounded) one only where the connection brings none.
+        let fallback = connection
+            .as_ref()
+            .is_none_or(|connection| connection.budget().is_none())
+            .then(|| Arc::clone(&self.budget));
+        HttpServiceFuture::new(Arc::clone(&self.server), request, connection, fallback)
     }
 }

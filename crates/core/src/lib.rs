@@ -113,6 +113,7 @@
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 mod abstract_server;
+mod body;
 pub mod config;
 mod configuration;
 mod error;
@@ -124,6 +125,7 @@ mod response;
 mod server;
 
 pub use abstract_server::{AbstractHttpServer, Handled};
+pub use body::{BodyError, BodyPolicy, BodyStream};
 pub use configuration::Configuration;
 pub use error::Error;
 pub use http_service::{HttpService, HttpServiceFuture, respond};
@@ -135,7 +137,7 @@ pub use responder::{
 pub use response::{IntoResponse, Response};
 pub use server::{
     BodyTimedOut, IncomingBody, ListenAddr, RequestBody, RunningServer, ServeService, Server,
-    ServerBuilder, ShutdownReport,
+    ServerBuilder, ServerStats, ShutdownReport,
 };
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]

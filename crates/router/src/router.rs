@@ -233,6 +233,39 @@ impl Router {
         })
     }
 
+    /// Whether the rule [`dispatch`](Self::dispatch) would run takes the request (so its
+    /// body is read first), found the same way but without running anything: no rule,
+    /// or a handler without a `Request` argument, leaves the body unread.
+    pub(crate) fn rule_takes_request(
+        &self,
+        request: &Request,
+        path: &str,
+        head_as_get: bool,
+    ) -> bool {
+        let mut candidates = Candidates::new();
+        self.candidates(path, &mut candidates);
+        let method = request.method();
+        let first = |method: Method, skip: Option<Method>| {
+            let mut captures = Captures::new();
+            candidates.iter().find_map(|&index| {
+                let rule = self.rules.get(index as usize)?;
+                let matched = rule.methods.contains(method)
+                    && !skip.is_some_and(|m| rule.methods.contains(m))
+                    && rule.match_path(path, &mut captures)
+                    && rule.conditions_hold(request)
+                    && rule.handler.converts(&captures);
+                matched.then(|| rule.handler.takes_request())
+            })
+        };
+        first(method, None)
+            .or_else(|| {
+                (head_as_get && method == Method::Head)
+                    .then(|| first(Method::Get, Some(Method::Head)))
+                    .flatten()
+            })
+            .unwrap_or(false)
+    }
+
     /// Runs the first matching rule. With `head_as_get`, a HEAD request no rule takes is
     /// retried as GET.
     pub(crate) fn dispatch(

@@ -5,7 +5,9 @@ use std::fmt;
 use bytes::Bytes;
 use http::StatusCode;
 use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
-use postern_core::{AbstractHttpServer, Handled, Method, Methods, Request, Responder, Response};
+use postern_core::{
+    AbstractHttpServer, BodyPolicy, Handled, Method, Methods, Request, Responder, Response,
+};
 
 use crate::convert::ConverterRegistry;
 use crate::error::RouteError;
@@ -276,6 +278,22 @@ fn strip_body(response: &mut Response) {
 }
 
 impl AbstractHttpServer for HttpServer {
+    /// Reads the body only for a rule whose handler takes the request: a
+    /// request that gets the missing handler, a 405, or a handler without a
+    /// `Request` argument never has its body buffered (rule conditions see
+    /// the head only, and so does a custom missing handler).
+    fn body_policy(&self, request: &Request) -> BodyPolicy {
+        let path = request.decoded_path();
+        if self
+            .router
+            .rule_takes_request(request, &path, self.head_as_get)
+        {
+            BodyPolicy::Buffer
+        } else {
+            BodyPolicy::Discard
+        }
+    }
+
     async fn handle_request(&self, request: &Request, responder: Responder) -> Handled {
         let mut slot = Some(responder);
         let dispatch = {

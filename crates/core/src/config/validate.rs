@@ -47,7 +47,14 @@ impl Configuration {
         check_connections(&self.limits.connections)?;
         check_ip_filter(&self.limits.ip_filter)?;
         check_http2(&self.http2)?;
-        check_timeouts(&self.timeouts)
+        check_timeouts(&self.timeouts)?;
+        if self.buffered_body_wait > Timeouts::MAX {
+            return invalid(format!(
+                "buffered_body_wait is {:?}: at most 7 days",
+                self.buffered_body_wait
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -325,6 +332,10 @@ mod tests {
                         Some(MinDataRate::new(1, Timeouts::MAX + Duration::from_secs(1)))
                 },
                 "timeouts.min_response_rate.grace is 604801s: at most 7 days",
+            ),
+            (
+                |c| c.buffered_body_wait = Timeouts::MAX + Duration::from_secs(1),
+                "buffered_body_wait is 604801s: at most 7 days",
             ),
         ];
         for (change, message) in table {

@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::body::BodyBudget;
+
 /// The kind of listener a connection came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -38,6 +40,9 @@ struct Inner {
     remote: Option<SocketAddr>,
     local: Option<SocketAddr>,
     tls: Option<TlsInfo>,
+    /// The budget of the server the connection came to, for its buffered
+    /// request bodies.
+    budget: Option<Arc<BodyBudget>>,
 }
 
 /// Facts about one connection, shared by all of its requests.
@@ -73,8 +78,36 @@ impl ConnectionInfo {
                 remote,
                 local,
                 tls,
+                budget: None,
             }),
         }
+    }
+
+    /// This connection, accepted by a server whose buffered request bodies
+    /// count against `budget`.
+    pub(crate) fn with_budget(self, budget: &Arc<BodyBudget>) -> Self {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                inner.budget = Some(Arc::clone(budget));
+                ConnectionInfo {
+                    inner: Arc::new(inner),
+                }
+            }
+            Err(shared) => ConnectionInfo {
+                inner: Arc::new(Inner {
+                    transport: shared.transport,
+                    remote: shared.remote,
+                    local: shared.local,
+                    tls: shared.tls.clone(),
+                    budget: Some(Arc::clone(budget)),
+                }),
+            },
+        }
+    }
+
+    /// The budget of the server the connection came to.
+    pub(crate) fn budget(&self) -> Option<&Arc<BodyBudget>> {
+        self.inner.budget.as_ref()
     }
 
     /// The listener kind.

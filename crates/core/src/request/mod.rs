@@ -5,7 +5,7 @@ mod connection;
 use std::borrow::Cow;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use http::{Extensions, HeaderMap, Uri, Version};
@@ -14,10 +14,15 @@ use percent_encoding::percent_decode_str;
 pub use connection::{ConnectionInfo, TlsInfo, Transport};
 
 use crate::Method;
+use crate::body::{BodyStream, Reservation};
 
 struct Inner {
     head: http::request::Parts,
     body: Bytes,
+    /// The unread body, for a server whose policy is to stream it.
+    stream: Mutex<Option<BodyStream>>,
+    /// The budget bytes the buffered body holds, given back with it.
+    _reservation: Option<Reservation>,
     connection: ConnectionInfo,
 }
 
@@ -74,9 +79,43 @@ impl Request {
             inner: Arc::new(Inner {
                 head,
                 body,
+                stream: Mutex::new(None),
+                _reservation: None,
                 connection,
             }),
         }
+    }
+
+    /// This request with its body read whole, holding `reservation` of the
+    /// server's body budget until the request is dropped.
+    pub(crate) fn with_buffered_body(mut self, body: Bytes, reservation: Reservation) -> Request {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => {
+                inner.body = body;
+                inner._reservation = Some(reservation);
+                self
+            }
+            // The body policy kept a clone of the head-only request.
+            None => Request {
+                inner: Arc::new(Inner {
+                    head: self.inner.head.clone(),
+                    body,
+                    stream: Mutex::new(None),
+                    _reservation: Some(reservation),
+                    connection: self.inner.connection.clone(),
+                }),
+            },
+        }
+    }
+
+    /// This request with its body left unread, for the handler to stream.
+    pub(crate) fn with_body_stream(self, stream: BodyStream) -> Request {
+        *self
+            .inner
+            .stream
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(stream);
+        self
     }
 
     /// Build from an `http::Request` whose body is already complete.
@@ -201,6 +240,18 @@ impl Request {
     /// The whole body (de-chunked).
     pub fn body(&self) -> &Bytes {
         &self.inner.body
+    }
+
+    /// The body as a stream, when the server's
+    /// [`body_policy`](crate::AbstractHttpServer::body_policy) chose
+    /// [`BodyPolicy::Stream`](crate::BodyPolicy::Stream); taken once (later
+    /// calls, and other policies, give `None`).
+    pub fn body_stream(&self) -> Option<BodyStream> {
+        self.inner
+            .stream
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 
     /// The peer address; `None` on Unix sockets.

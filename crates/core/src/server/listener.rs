@@ -154,7 +154,8 @@ async fn handshake_then_serve<M: MakeConnService>(
         Some(b"http/1.1") => Some(Protocol::Http1),
         _ => None,
     };
-    let info = ConnectionInfo::new(Transport::Tls, Some(peer), local, Some(tls));
+    let info = ConnectionInfo::new(Transport::Tls, Some(peer), local, Some(tls))
+        .with_budget(&shared.core.body_budget);
     serve_connection(shared, tls_stream, info, negotiated).await
 }
 
@@ -272,6 +273,7 @@ pub(crate) fn serve_accepted<M: MakeConnService>(
     }
     match admit(shared, info.client_addr().map(|addr| addr.ip())) {
         Ok(permit) => {
+            let info = info.with_budget(&shared.core.body_budget);
             let serve = serve_connection(Arc::clone(shared), io, info, None);
             spawn_connection(shared, permit, serve);
         }
@@ -321,7 +323,8 @@ pub(crate) async fn accept_loop<M: MakeConnService>(shared: Arc<Shared<M>>, boun
                 match admit(&shared, Some(peer.ip())) {
                     Ok(permit) => {
                         let local = stream.local_addr().ok();
-                        let info = ConnectionInfo::new(Transport::Tcp, Some(peer), local, None);
+                        let info = ConnectionInfo::new(Transport::Tcp, Some(peer), local, None)
+                            .with_budget(&shared.core.body_budget);
                         let serve = serve_connection(Arc::clone(&shared), stream, info, None);
                         spawn_connection(&shared, permit, serve);
                     }
@@ -331,7 +334,8 @@ pub(crate) async fn accept_loop<M: MakeConnService>(shared: Arc<Shared<M>>, boun
             #[cfg(unix)]
             (Accepted::Unix(stream), _) => match admit(&shared, None) {
                 Ok(permit) => {
-                    let info = ConnectionInfo::new(Transport::Unix, None, None, None);
+                    let info = ConnectionInfo::new(Transport::Unix, None, None, None)
+                        .with_budget(&shared.core.body_budget);
                     let serve = serve_connection(Arc::clone(&shared), stream, info, None);
                     spawn_connection(&shared, permit, serve);
                 }

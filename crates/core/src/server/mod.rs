@@ -218,6 +218,17 @@ pub struct ShutdownReport {
     pub drained: bool,
 }
 
+/// What a running server holds now, for a health page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ServerStats {
+    /// Connections open now.
+    pub live_connections: usize,
+    /// Bytes held now in request bodies read whole, against
+    /// [`Configuration::max_buffered_body_bytes`].
+    pub buffered_body_bytes: u64,
+}
+
 /// A server's shared state, whatever service it runs: what
 /// [`RunningServer`] needs, without the service's type.
 trait Serving: Send + Sync + 'static {
@@ -386,6 +397,15 @@ impl RunningServer {
     /// Connections open now.
     pub fn live_connections(&self) -> usize {
         self.core().live_connections()
+    }
+
+    /// What the server holds now.
+    pub fn stats(&self) -> ServerStats {
+        let core = self.core();
+        ServerStats {
+            live_connections: core.live_connections(),
+            buffered_body_bytes: core.body_budget.held(),
+        }
     }
 
     /// Stop accepting, let requests in flight finish, close idle connections

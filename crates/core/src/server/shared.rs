@@ -12,6 +12,7 @@ use tokio::sync::{Notify, watch};
 use tower_layer::Layer;
 
 use super::make::MakeConnService;
+use crate::body::BodyBudget;
 use crate::{Configuration, ConnectionInfo, Error};
 
 /// Where the server is in its life.
@@ -61,6 +62,8 @@ pub(crate) struct Core {
     pub(crate) pending_refusals: AtomicUsize,
     /// The listen backlog of every TCP and TLS listener.
     pub(crate) backlog: u32,
+    /// Bytes held in buffered request bodies, server-wide.
+    pub(crate) body_budget: Arc<BodyBudget>,
 }
 
 /// A server's core and the make-service of its connections.
@@ -76,6 +79,8 @@ fn limits_error(error: postern_limits::config::ConfigError) -> Error {
 impl<M: MakeConnService> Shared<M> {
     pub(crate) fn new(make: M, config: Configuration, backlog: u32) -> Result<Arc<Self>, Error> {
         let layer = LimitsLayer::try_new(&config.limits).map_err(limits_error)?;
+        let body_budget =
+            BodyBudget::new(config.max_buffered_body_bytes, config.buffered_body_wait);
         let snapshot = Snapshot::new(0, config, layer);
         Ok(Arc::new(Shared {
             core: Core {
@@ -88,6 +93,7 @@ impl<M: MakeConnService> Shared<M> {
                 drained: Notify::new(),
                 pending_refusals: AtomicUsize::new(0),
                 backlog,
+                body_budget,
             },
             make,
         }))
@@ -125,6 +131,8 @@ impl Core {
             .reconfigure(&config.limits)
             .map_err(limits_error)?;
         self.limiter.set_limits(config.limits.connections);
+        self.body_budget
+            .set(config.max_buffered_body_bytes, config.buffered_body_wait);
         let generation = current.generation + 1;
         *current = Arc::new(Snapshot::new(generation, config, layer));
         self.generation.store(generation, Ordering::Release);

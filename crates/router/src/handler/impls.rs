@@ -7,7 +7,7 @@
 //! they use share one hygiene context.
 
 use super::marker::{
-    Async, Plain, Req, ReqRef, ReqRefResp, ReqResp, Resp, RespReq, RespReqRef, Sync,
+    Async, Plain, Req, ReqRef, ReqRefResp, ReqResp, Resp, RespReq, RespReqRef, Shape, Sync,
 };
 use super::sealed::Sealed;
 use super::{Handler, Reply, next_arg};
@@ -50,6 +50,10 @@ macro_rules! handler_impls {
         {
             handler_impls!(@common [$captures] $($A),*);
 
+            fn takes_request() -> bool {
+                <$shape as Shape>::TAKES_REQUEST
+            }
+
             #[allow(non_snake_case, unused_variables, unused_mut)]
             fn call(
                 &self,
@@ -80,6 +84,10 @@ macro_rules! handler_impls {
             $($A: FromCapture,)*
         {
             handler_impls!(@common [$captures] $($A),*);
+
+            fn takes_request() -> bool {
+                <$shape as Shape>::TAKES_REQUEST
+            }
 
             #[allow(non_snake_case, unused_variables, unused_mut)]
             fn call(
@@ -112,6 +120,10 @@ macro_rules! handler_impls {
         {
             handler_impls!(@common [$captures] $($A),*);
 
+            fn takes_request() -> bool {
+                <$shape as Shape>::TAKES_REQUEST
+            }
+
             #[allow(non_snake_case, unused_variables, unused_mut)]
             fn call(
                 &self,
@@ -141,6 +153,10 @@ macro_rules! handler_impls {
             $($A: FromCapture,)*
         {
             handler_impls!(@common [$captures] $($A),*);
+
+            fn takes_request() -> bool {
+                <$shape as Shape>::TAKES_REQUEST
+            }
 
             #[allow(non_snake_case, unused_variables, unused_mut)]
             fn call(

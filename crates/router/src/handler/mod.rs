@@ -67,6 +67,10 @@ pub trait Handler<M>: sealed::Sealed<M> + Send + Sync + Sized + 'static {
     #[doc(hidden)]
     fn converts(captures: &[&str]) -> bool;
 
+    /// Whether the handler takes the request (and so may read its body).
+    #[doc(hidden)]
+    fn takes_request() -> bool;
+
     /// Converts the captures and calls the handler; `None` if a capture did not convert (the
     /// responder is then left in place).
     #[doc(hidden)]
@@ -147,11 +151,43 @@ pub mod marker {
     pub struct ReqRefResp;
     /// `Responder, &Request`.
     pub struct RespReqRef;
+
+    /// Whether a shape hands the handler the request.
+    pub trait Shape {
+        /// `true` for the shapes with `Request` or `&Request`.
+        const TAKES_REQUEST: bool;
+    }
+
+    impl Shape for Plain {
+        const TAKES_REQUEST: bool = false;
+    }
+    impl Shape for Resp {
+        const TAKES_REQUEST: bool = false;
+    }
+    impl Shape for Req {
+        const TAKES_REQUEST: bool = true;
+    }
+    impl Shape for ReqRef {
+        const TAKES_REQUEST: bool = true;
+    }
+    impl Shape for ReqResp {
+        const TAKES_REQUEST: bool = true;
+    }
+    impl Shape for RespReq {
+        const TAKES_REQUEST: bool = true;
+    }
+    impl Shape for ReqRefResp {
+        const TAKES_REQUEST: bool = true;
+    }
+    impl Shape for RespReqRef {
+        const TAKES_REQUEST: bool = true;
+    }
 }
 
 /// Object-safe view of a [`Handler`], stored in a rule.
 pub(crate) trait DynHandler: Send + Sync {
     fn converts(&self, captures: &[&str]) -> bool;
+    fn takes_request(&self) -> bool;
     fn call(
         &self,
         captures: &[&str],
@@ -177,6 +213,10 @@ impl<H, M> Erased<H, M> {
 impl<H: Handler<M>, M: 'static> DynHandler for Erased<H, M> {
     fn converts(&self, captures: &[&str]) -> bool {
         H::converts(captures)
+    }
+
+    fn takes_request(&self) -> bool {
+        H::takes_request()
     }
 
     fn call(

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod body_policy;
 mod compile_fail;
 mod handlers;
 mod matching;

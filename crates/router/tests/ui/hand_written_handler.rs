@@ -14,6 +14,10 @@ impl Handler<()> for Mine {
         true
     }
 
+    fn takes_request() -> bool {
+        false
+    }
+
     fn call(&self, _: &[&str], _: &Request, _: &mut Option<Responder>) -> Option<Reply> {
         None
     }

@@ -1,0 +1,23 @@
+//! [`BodyPolicy`]: what a server wants of a request's body.
+
+/// How [`HttpService`](crate::HttpService) reads a request's body before
+/// [`AbstractHttpServer::handle_request`](crate::AbstractHttpServer::handle_request)
+/// runs, as [`AbstractHttpServer::body_policy`](crate::AbstractHttpServer::body_policy)
+/// decides from the head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodyPolicy {
+    /// Read it whole into memory first (Qt's way): [`Request::body`](crate::Request::body).
+    /// The bytes count against the server's budget for buffered bodies
+    /// ([`Configuration::max_buffered_body_bytes`](crate::Configuration::max_buffered_body_bytes)).
+    Buffer,
+    /// Hand it over unread: the handler takes it with
+    /// [`Request::body_stream`](crate::Request::body_stream) and reads it
+    /// chunk by chunk, with back-pressure; nothing is buffered beyond the
+    /// current chunk.
+    Stream,
+    /// Do not read it: [`Request::body`](crate::Request::body) is empty. The
+    /// server skips the bytes so an HTTP/1 connection can carry on (or
+    /// closes it), and resets an HTTP/2 stream's body.
+    Discard,
+}

@@ -1,0 +1,81 @@
+//! Which requests have their body read: only those whose rule's handler
+//! takes the request. A missing route, a 405, or a handler without a
+//! `Request` argument leave the body unread.
+
+use bytes::Bytes;
+use http_body_util::Empty;
+use postern_core::{AbstractHttpServer, BodyPolicy, Method, Request, Responder};
+use postern_router::HttpServer;
+
+fn server() -> HttpServer {
+    let mut server = HttpServer::new();
+    server
+        .route_with_methods("/plain", Method::Post, || "no request")
+        .unwrap();
+    server
+        .route_with_methods("/by-ref", Method::Post, |request: &Request| {
+            request.body().len().to_string()
+        })
+        .unwrap();
+    server
+        .route_with_methods("/owned/", Method::Post, |id: u32, request: Request| {
+            format!("{id} {}", request.body().len())
+        })
+        .unwrap();
+    server
+        .route_with_methods("/responder", Method::Post, |responder: Responder| {
+            responder.write_status(http::StatusCode::ACCEPTED);
+        })
+        .unwrap();
+    server
+        .route_with_methods(
+            "/both",
+            Method::Put,
+            |responder: Responder, request: &Request| {
+                responder.write_status(if request.body().is_empty() {
+                    http::StatusCode::NO_CONTENT
+                } else {
+                    http::StatusCode::OK
+                });
+            },
+        )
+        .unwrap();
+    server
+        .route("/get", |request: &Request| request.path().to_owned())
+        .unwrap();
+    server
+}
+
+fn head(method: &str, uri: &str) -> Request {
+    let (head, _) = http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Empty::<Bytes>::new())
+        .unwrap()
+        .into_parts();
+    Request::from_parts(head, Bytes::new())
+}
+
+#[test]
+fn body_policy_table() {
+    let server = server();
+    let cases = [
+        ("POST", "/plain", BodyPolicy::Discard),
+        ("POST", "/by-ref", BodyPolicy::Buffer),
+        ("POST", "/owned/7", BodyPolicy::Buffer),
+        ("POST", "/owned/x", BodyPolicy::Discard), // the capture does not convert: 404
+        ("POST", "/responder", BodyPolicy::Discard),
+        ("PUT", "/both", BodyPolicy::Buffer),
+        ("POST", "/both", BodyPolicy::Discard), // wrong method: 404 (or 405)
+        ("POST", "/nowhere", BodyPolicy::Discard),
+        ("GET", "/get", BodyPolicy::Buffer),
+        ("HEAD", "/get", BodyPolicy::Buffer), // answered by the GET route
+    ];
+    for (method, uri, expected) in cases {
+        assert_eq!(
+            server.body_policy(&head(method, uri)),
+            expected,
+            "{method} {uri}"
+        );
+    }
+}
