@@ -107,6 +107,7 @@ fn bodies_nobody_wants_are_never_held() {
         );
     }
     let grown = during.saturating_sub(before);
+    eprintln!("20 x 30 MiB to a 404 path: {before} KiB before, grew {grown} KiB");
     assert!(
         grown < 5 * 1024,
         "20 x 30 MiB to a 404 path grew the server by {grown} KiB (before {before} KiB)"
@@ -149,6 +150,7 @@ fn buffered_bodies_stay_within_the_budget() {
     }
     assert_eq!(refused, 12, "8 bodies of 30 MiB fit in 256 MiB");
     let grown = during.saturating_sub(before);
+    eprintln!("20 x 30 MiB to /echo: {before} KiB before, grew {grown} KiB, {refused} refused");
     assert!(
         grown < (256 + 48) * 1024,
         "buffered bodies grew the server by {grown} KiB (before {before} KiB)"
@@ -184,6 +186,7 @@ fn a_streamed_gibibyte_keeps_memory_flat() {
     assert_eq!(response.status_line, "HTTP/1.1 200 OK", "{response:?}");
     assert_eq!(response.text(), "1073741824\n");
     let grown = peak.saturating_sub(before);
+    eprintln!("1 GiB streamed: {before} KiB before, peak grew {grown} KiB");
     assert!(
         grown < 16 * 1024,
         "a streamed 1 GiB grew the server by {grown} KiB (before {before} KiB)"
