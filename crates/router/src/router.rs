@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use postern_core::{Method, Methods, Request, Responder};
+use postern_core::{BodyPolicy, Method, Methods, Request, Responder};
 use regex_lite::Regex;
 
 use crate::convert::ConverterRegistry;
@@ -209,6 +209,7 @@ impl Router {
             arg_types,
             conditions: Vec::new(),
             handler,
+            stream_body: false,
         })
     }
 
@@ -233,15 +234,16 @@ impl Router {
         })
     }
 
-    /// Whether the rule [`dispatch`](Self::dispatch) would run takes the request (so its
-    /// body is read first), found the same way but without running anything: no rule,
-    /// or a handler without a `Request` argument, leaves the body unread.
-    pub(crate) fn rule_takes_request(
+    /// How the rule [`dispatch`](Self::dispatch) would run wants the body, found the same
+    /// way but without running anything: read whole for a handler that takes the request,
+    /// streamed for a rule marked [`stream_body`](crate::RuleHandle::stream_body), unread
+    /// without a rule or for a handler without a `Request` argument.
+    pub(crate) fn body_policy(
         &self,
         request: &Request,
         path: &str,
         head_as_get: bool,
-    ) -> bool {
+    ) -> BodyPolicy {
         let mut candidates = Candidates::new();
         self.candidates(path, &mut candidates);
         let method = request.method();
@@ -254,7 +256,11 @@ impl Router {
                     && rule.match_path(path, &mut captures)
                     && rule.conditions_hold(request)
                     && rule.handler.converts(&captures);
-                matched.then(|| rule.handler.takes_request())
+                matched.then(|| match (rule.handler.takes_request(), rule.stream_body) {
+                    (false, _) => BodyPolicy::Discard,
+                    (true, false) => BodyPolicy::Buffer,
+                    (true, true) => BodyPolicy::Stream,
+                })
             })
         };
         first(method, None)
@@ -263,7 +269,7 @@ impl Router {
                     .then(|| first(Method::Get, Some(Method::Head)))
                     .flatten()
             })
-            .unwrap_or(false)
+            .unwrap_or(BodyPolicy::Discard)
     }
 
     /// Runs the first matching rule. With `head_as_get`, a HEAD request no rule takes is

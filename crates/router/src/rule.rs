@@ -88,6 +88,8 @@ pub struct Rule {
     pub(crate) path_regex: String,
     pub(crate) conditions: Vec<Box<dyn RuleCondition>>,
     pub(crate) handler: Arc<dyn DynHandler>,
+    /// The handler reads the body itself, as a stream.
+    pub(crate) stream_body: bool,
 }
 
 impl Rule {
@@ -177,6 +179,33 @@ impl RuleHandle<'_> {
     /// Adds a condition: the rule then matches only requests for which every condition holds.
     pub fn when(self, condition: impl RuleCondition) -> Self {
         self.rule.conditions.push(Box::new(condition));
+        self
+    }
+
+    /// The handler reads the request body itself, chunk by chunk, with
+    /// [`Request::body_stream`](postern_core::Request::body_stream): it is not
+    /// read into memory first, so an upload of any size keeps memory flat
+    /// ([`Request::body`](postern_core::Request::body) is then empty).
+    ///
+    /// ```
+    /// use postern_core::Request;
+    /// use postern_router::HttpServer;
+    ///
+    /// let mut server = HttpServer::new();
+    /// server
+    ///     .route("/upload", |request: Request| async move {
+    ///         let mut body = request.body_stream().expect("a streamed body");
+    ///         let mut bytes = 0;
+    ///         while let Some(Ok(chunk)) = body.chunk().await {
+    ///             bytes += chunk.len();
+    ///         }
+    ///         bytes.to_string()
+    ///     })?
+    ///     .stream_body();
+    /// # Ok::<(), postern_router::RouteError>(())
+    /// ```
+    pub fn stream_body(self) -> Self {
+        self.rule.stream_body = true;
         self
     }
 }

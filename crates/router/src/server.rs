@@ -278,20 +278,14 @@ fn strip_body(response: &mut Response) {
 }
 
 impl AbstractHttpServer for HttpServer {
-    /// Reads the body only for a rule whose handler takes the request: a
-    /// request that gets the missing handler, a 405, or a handler without a
-    /// `Request` argument never has its body buffered (rule conditions see
+    /// Reads the body only for a rule whose handler takes the request (as a
+    /// stream for a rule marked [`stream_body`](crate::RuleHandle::stream_body)):
+    /// a request that gets the missing handler, a 405, or a handler without
+    /// a `Request` argument never has its body buffered (rule conditions see
     /// the head only, and so does a custom missing handler).
     fn body_policy(&self, request: &Request) -> BodyPolicy {
         let path = request.decoded_path();
-        if self
-            .router
-            .rule_takes_request(request, &path, self.head_as_get)
-        {
-            BodyPolicy::Buffer
-        } else {
-            BodyPolicy::Discard
-        }
+        self.router.body_policy(request, &path, self.head_as_get)
     }
 
     async fn handle_request(&self, request: &Request, responder: Responder) -> Handled {

@@ -44,6 +44,17 @@ fn server() -> HttpServer {
         .route("/get", |request: &Request| request.path().to_owned())
         .unwrap();
     server
+        .route_with_methods("/upload", Method::Put, |request: Request| async move {
+            let mut body = request.body_stream().expect("streamed");
+            let mut bytes = 0;
+            while let Some(Ok(chunk)) = body.chunk().await {
+                bytes += chunk.len();
+            }
+            bytes.to_string()
+        })
+        .unwrap()
+        .stream_body();
+    server
 }
 
 fn head(method: &str, uri: &str) -> Request {
@@ -70,6 +81,7 @@ fn body_policy_table() {
         ("POST", "/nowhere", BodyPolicy::Discard),
         ("GET", "/get", BodyPolicy::Buffer),
         ("HEAD", "/get", BodyPolicy::Buffer), // answered by the GET route
+        ("PUT", "/upload", BodyPolicy::Stream),
     ];
     for (method, uri, expected) in cases {
         assert_eq!(
@@ -78,4 +90,20 @@ fn body_policy_table() {
             "{method} {uri}"
         );
     }
+}
+
+/// A streamed upload through `respond`, the way a connection calls it.
+#[tokio::test]
+async fn a_rule_marked_stream_body_reads_it_chunk_by_chunk() {
+    let server = server();
+    let request = http::Request::put("/upload")
+        .body(http_body_util::Full::new(Bytes::from(vec![7u8; 100_000])))
+        .unwrap();
+    let response = postern_core::respond(&server, request).await;
+    assert_eq!(response.status(), http::StatusCode::OK);
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(body, "100000");
 }
