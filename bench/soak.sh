@@ -116,12 +116,14 @@ spawn() {
 [[ $BASELINE =~ ^[0-9]+$ ]] || die "BASELINE must be a whole number of seconds"
 
 # The server holds one fd per connection: 1,400 attack connections and more.
+# Raise the soft limit to 16,384 (the hard one too when it is lower and we
+# may); never lower either.
 want_fds=16384
-if (($(ulimit -Hn) < want_fds)); then ulimit -Hn "$want_fds" 2>/dev/null || true; fi
-hard=$(ulimit -Hn)
-[[ $hard == unlimited ]] && hard=$want_fds
-ulimit -n "$((hard < want_fds ? hard : want_fds))"
-(($(ulimit -n) >= 4096)) || die "ulimit -n is $(ulimit -n) and cannot be raised to 4096"
+limit() { [[ $1 == unlimited ]] && echo 1048576 || echo "$1"; }
+if (($(limit "$(ulimit -Hn)") < want_fds)); then ulimit -Hn "$want_fds" 2>/dev/null || true; fi
+hard=$(limit "$(ulimit -Hn)")
+if (($(limit "$(ulimit -n)") < want_fds)); then ulimit -n "$((hard < want_fds ? hard : want_fds))"; fi
+(($(limit "$(ulimit -n)") >= 4096)) || die "ulimit -n is $(ulimit -n) and cannot be raised to 4096"
 
 apt_install() {
     [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null || return 1

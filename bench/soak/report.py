@@ -101,7 +101,7 @@ def main():
     add("Postern soak: %s s of normal load + attackers [%s]" % (meta.get("duration"), " ".join(attacks) or "none"))
     add("server: %s" % meta.get("server"))
     add("normal client (%s):" % meta.get("wrk"))
-    add("  under attack: " + wrk_line(normal))
+    add(("  under attack: " if attacks else "  alone: ") + wrk_line(normal))
     if baseline is not None:
         add("  baseline (%s s alone): %s" % (meta.get("baseline"), wrk_line(baseline)))
     def cpu(prefix, start_key, end_key):
