@@ -211,9 +211,13 @@ async fn run_handler<T, B>(
     } else {
         match server.body_policy(&request) {
             BodyPolicy::Buffer => {
+                // Boxed: only requests with a body pay for it, and the
+                // handler's future stays small for the many without one.
                 let read = match request.connection().budget().or(fallback) {
-                    Some(budget) => read_whole(body, budget).await,
-                    None => read_whole(body, &BodyBudget::new(None, Duration::ZERO)).await,
+                    Some(budget) => Box::pin(read_whole(body, budget)).await,
+                    None => {
+                        Box::pin(read_whole(body, &BodyBudget::new(None, Duration::ZERO))).await
+                    }
                 };
                 match read {
                     Ok((bytes, reservation)) => request.with_buffered_body(bytes, reservation),

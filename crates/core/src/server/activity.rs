@@ -172,14 +172,18 @@ impl Activity {
         self.responses_waiting.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// A write to the client went through (`true`) or found it full.
+    /// A write to the client took these bytes, or (`None`) found its side
+    /// full. The bytes count as taken by the client for the response rate.
     #[inline]
-    pub(crate) fn write_polled(&self, written: bool) {
-        if written {
+    pub(crate) fn write_polled(&self, written: Option<usize>) {
+        let blocked = written.is_none();
+        if let Some(bytes) = written {
             self.writes.fetch_add(1, Ordering::Relaxed);
+            self.response_bytes
+                .fetch_add(bytes as u64, Ordering::Relaxed);
         }
-        if self.write_blocked.load(Ordering::Relaxed) == written {
-            self.write_blocked.store(!written, Ordering::Relaxed);
+        if self.write_blocked.load(Ordering::Relaxed) != blocked {
+            self.write_blocked.store(blocked, Ordering::Relaxed);
         }
     }
 
@@ -356,10 +360,14 @@ impl Watch {
         let now = Instant::now();
         let elapsed = now.duration_since(self.last_tick);
         self.last_tick = now;
-        let responses_waiting = activity.responses_waiting.load(Ordering::Relaxed);
+        let write_blocked = activity.write_blocked.load(Ordering::Relaxed);
+        // Responses waiting for the client: frames hyper has not come back
+        // for, and a full socket (what HTTP/2 has handed to its own buffers).
+        let responses_waiting =
+            activity.responses_waiting.load(Ordering::Relaxed) + u32::from(write_blocked);
         if Watch::stalled(
             now,
-            activity.write_blocked.load(Ordering::Relaxed),
+            write_blocked,
             activity.writes.load(Ordering::Relaxed),
             &mut self.last_writes,
             &mut self.write_since,
@@ -553,17 +561,17 @@ mod tests {
 
         let a = Activity::new(true);
         let mut w = Watch::new(&timeouts(60, 60));
-        a.write_polled(true);
-        a.write_polled(false);
+        a.write_polled(Some(10));
+        a.write_polled(None);
         assert_eq!(w.verdict(&a), Verdict::Wait);
         tokio::time::advance(Duration::from_secs(20)).await;
         assert_eq!(w.verdict(&a), Verdict::WriteStall);
 
         let a = Activity::new(true);
         let mut w = Watch::new(&timeouts(60, 60));
-        a.write_polled(false);
+        a.write_polled(None);
         assert_eq!(w.verdict(&a), Verdict::Wait);
-        a.write_polled(true); // the client read: no longer blocked
+        a.write_polled(Some(10)); // the client read: no longer blocked
         tokio::time::advance(Duration::from_secs(25)).await;
         assert_eq!(w.verdict(&a), Verdict::Wait);
     }
@@ -692,5 +700,19 @@ mod tests {
         }
         drop(in_flight);
         assert_eq!(a.responses_waiting.load(Ordering::Relaxed), 0);
+
+        // Everything handed over (to HTTP/2's own buffers, say), but the
+        // socket stays full: the client is not taking it either.
+        let a = Activity::new(false);
+        let mut w = Watch::new(&rates(None, Some(RATE)));
+        a.write_polled(Some(1000));
+        a.write_polled(None);
+        let mut verdicts = Vec::new();
+        for _ in 0..7 {
+            tokio::time::advance(Duration::from_secs(1)).await;
+            verdicts.push(w.verdict(&a));
+        }
+        assert_eq!(verdicts[..6], [Verdict::Wait; 6]);
+        assert_eq!(verdicts[6], Verdict::ResponseTooSlow);
     }
 }

@@ -93,6 +93,16 @@ impl<I: AsyncRead> AsyncRead for Rewind<I> {
     }
 }
 
+/// The bytes a write took, or `None` when the client's side was full.
+#[inline]
+fn written(polled: &Poll<io::Result<usize>>) -> Option<usize> {
+    match polled {
+        Poll::Ready(Ok(n)) => Some(*n),
+        Poll::Ready(Err(_)) => Some(0),
+        Poll::Pending => None,
+    }
+}
+
 impl<I: AsyncWrite> AsyncWrite for Rewind<I> {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -101,7 +111,7 @@ impl<I: AsyncWrite> AsyncWrite for Rewind<I> {
     ) -> Poll<io::Result<usize>> {
         let this = self.project();
         let polled = this.inner.poll_write(cx, data);
-        this.activity.write_polled(!polled.is_pending());
+        this.activity.write_polled(written(&polled));
         polled
     }
 
@@ -120,7 +130,7 @@ impl<I: AsyncWrite> AsyncWrite for Rewind<I> {
     ) -> Poll<io::Result<usize>> {
         let this = self.project();
         let polled = this.inner.poll_write_vectored(cx, bufs);
-        this.activity.write_polled(!polled.is_pending());
+        this.activity.write_polled(written(&polled));
         polled
     }
 
