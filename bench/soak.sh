@@ -25,6 +25,10 @@
 #       h2_rapid_reset  4 HTTP/2 connections sending HEADERS + RST_STREAM in
 #                       batches of 50, as fast as they can (RAPID_RESET_RATE
 #                       caps it), reconnecting at once when the server cuts
+#       upload_hold     200 POST /echo announcing 30 MiB, all but the last byte
+#                       sent as fast as the server takes it, then held: the
+#                       server's budget for buffered bodies (256 MiB) bounds
+#                       what it keeps; the rest get 503, held bodies 408
 #     Each attacker reopens what the server closes, so the pressure lasts the
 #     whole run, and counts the connections the server closed.
 #  4. Every second: the server's VmRSS and its open connections (socket fds in
@@ -68,7 +72,7 @@ WRK_CONNS=${WRK_CONNS:-4}
 WRK_THREADS=${WRK_THREADS:-1}
 WRK_TIMEOUT=${WRK_TIMEOUT:-2s}
 export ECHO_EVERY=${ECHO_EVERY:-4}
-ATTACKS=${ATTACKS-slowloris slow_body h2_stall h2_rapid_reset}
+ATTACKS=${ATTACKS-slowloris slow_body h2_stall h2_rapid_reset upload_hold}
 MAX_RSS_MIB=${MAX_RSS_MIB:-512}
 EXAMPLE=${EXAMPLE:-bench_peer}
 cache=${SOAK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/postern-soak}
@@ -227,6 +231,9 @@ attack_slow_body() { py_attack slow_body --conns "${SLOW_BODY_CONNS:-300}" --bod
 attack_h2_stall() {
     py_attack h2_stall --conns "${H2_STALL_CONNS:-100}" --streams 4 --body 262144 \
         --body-no-read 1048576 --interval 5
+}
+attack_upload_hold() {
+    py_attack upload_hold --conns "${UPLOAD_HOLD_CONNS:-200}" --body $((30 * 1024 * 1024))
 }
 attack_h2_rapid_reset() {
     py_attack h2_rapid_reset --conns "${RAPID_RESET_CONNS:-4}" --batch 50 --rate "${RAPID_RESET_RATE:-0}" \

@@ -230,6 +230,52 @@ def slow_body(args, stats, stop):
     return http1_trickle(args, stats, stop, head, lambda: b"x" * args.piece)
 
 
+async def upload_hold(args, stats, stop):
+    """A POST /echo announcing --body bytes (30 MiB by default), all but the
+    last byte sent as fast as the server takes them, then nothing: held until
+    the server answers (503 while its budget for buffered bodies is full, 408
+    once the body has stalled) or the run stops."""
+    conn = await connect(args, stats)
+    if conn is None:
+        await wait_or_stop(stop, None, 1.0)
+        return
+    reader, writer = conn
+    since = time.monotonic()
+    outcome = asyncio.ensure_future(read_http1_outcome(reader))
+    head = (
+        b"POST /echo HTTP/1.1\r\nHost: %s\r\nUser-Agent: postern-soak-upload\r\n"
+        b"Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n"
+        % (args.authority.encode(), args.body)
+    )
+    block = b"u" * 65536
+    try:
+        writer.write(head)
+        left = args.body - 1
+        while left > 0 and not outcome.done() and not stop.is_set():
+            n = min(left, len(block))
+            writer.write(block[:n])
+            left -= n
+            await asyncio.wait_for(writer.drain(), 10)
+        stats.counters["bodies_sent_whole_but_one"] += left == 0
+        await wait_or_stop(stop, outcome, 1e9)
+        if outcome.done():
+            raise ServerClosed(outcome.result())
+        outcome.cancel()
+        await close(writer)
+        stats.we_closed()
+    except ServerClosed as closed:
+        stats.server_closed(since, closed.args[0])
+    except (ConnectionError, asyncio.TimeoutError):
+        try:
+            result = await asyncio.wait_for(outcome, 1)
+        except Exception:
+            result = "reset"
+        stats.server_closed(since, result)
+    finally:
+        outcome.cancel()
+        writer.transport.abort()
+
+
 # --- HTTP/2 ----------------------------------------------------------------
 
 
@@ -467,6 +513,7 @@ ATTACKS = {
     "slow_body": (lambda a, s, stop, w: slow_body(a, s, stop), 300),
     "h2_stall": (h2_stall, 100),
     "h2_rapid_reset": (h2_rapid_reset, 4),
+    "upload_hold": (lambda a, s, stop, w: upload_hold(a, s, stop), 200),
 }
 
 
