@@ -50,12 +50,15 @@ for target in "${targets[@]}"; do
     echo "   ok: ${runs:-?} executions, ${corpus} inputs in $work"
   else
     failed+=("$target")
-    tail -n 60 "$log"
+    # The panic message (or libFuzzer's own error: timeout, OOM), not
+    # cargo-fuzz's backtrace, which ends the log.
+    grep -m1 -A12 -E "panicked at|ERROR: libFuzzer|deadly signal" "$log" || tail -n 40 "$log"
     artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
     echo "   FAILED: $target (full log: $log)"
     if [ -n "$artifact" ]; then
       echo "   replay: cargo fuzz run ${flags[*]} $target $artifact"
       echo "   read:   POSTERN_FUZZ_DEBUG=1 cargo fuzz run ${flags[*]} $target $artifact"
+      echo "   shrink: cargo fuzz tmin ${flags[*]} $target $artifact"
     fi
   fi
 done
