@@ -203,7 +203,8 @@ macro_rules! with_type {
 /// `\<` or `\>` sees the path from the end of the rule's literal prefix, where
 /// `path_regex()` (and Qt) match the whole path, so `^xx` after `/a` matches `/axx`. Until
 /// it is fixed such converter regexes are left out (else every run would find it again);
-/// make this return `false` when that test passes.
+/// make this return `false` when that test passes (the corpus files
+/// `regression-converter-*` then replay the bug on every run).
 fn sees_context(regex: &str) -> bool {
     let regex = regex.replace("[^", "[");
     regex.contains('^')
