@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod attacks;
 mod config;
 mod handlers;
 mod http1;
