@@ -5,12 +5,15 @@
 //! normal client on another connection is served while the attack runs.
 //!
 //! - [`http1`]: slow request bodies, slow readers, slowloris, smuggling
-//!   shapes, keep-alive fields.
+//!   shapes, keep-alive fields;
+//! - [`http2`]: a client that never opens its windows, slow bodies, rapid
+//!   reset, CONTINUATION and HPACK bombs, PING and SETTINGS floods.
 //!
 //! Timeouts are configured in hundreds of milliseconds, so the module runs
 //! in seconds.
 
 mod http1;
+mod http2;
 
 use std::future::Future;
 use std::net::SocketAddr;
