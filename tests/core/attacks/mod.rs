@@ -7,13 +7,16 @@
 //! - [`http1`]: slow request bodies, slow readers, slowloris, smuggling
 //!   shapes, keep-alive fields;
 //! - [`http2`]: a client that never opens its windows, slow bodies, rapid
-//!   reset, CONTINUATION and HPACK bombs, PING and SETTINGS floods.
+//!   reset, CONTINUATION and HPACK bombs, PING and SETTINGS floods;
+//! - [`sizes`]: heads and bodies at and one byte past each limit of
+//!   `SizeLimits::strict()` and the default, over HTTP/1 and HTTP/2.
 //!
 //! Timeouts are configured in hundreds of milliseconds, so the module runs
 //! in seconds.
 
 mod http1;
 mod http2;
+mod sizes;
 
 use std::future::Future;
 use std::net::SocketAddr;
