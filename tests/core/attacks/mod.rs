@@ -9,11 +9,13 @@
 //! - [`http2`]: a client that never opens its windows, slow bodies, rapid
 //!   reset, CONTINUATION and HPACK bombs, PING and SETTINGS floods;
 //! - [`sizes`]: heads and bodies at and one byte past each limit of
-//!   `SizeLimits::strict()` and the default, over HTTP/1 and HTTP/2.
+//!   `SizeLimits::strict()` and the default, over HTTP/1 and HTTP/2;
+//! - [`alpn`]: TLS connections whose bytes contradict their ALPN.
 //!
 //! Timeouts are configured in hundreds of milliseconds, so the module runs
 //! in seconds.
 
+mod alpn;
 mod http1;
 mod http2;
 mod sizes;
