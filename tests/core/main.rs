@@ -17,6 +17,7 @@ mod limits;
 mod listeners;
 mod refusal_cap;
 mod shutdown;
+mod shutdown_load;
 mod stalls;
 mod streaming;
 mod strict;
