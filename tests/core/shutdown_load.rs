@@ -84,10 +84,8 @@ async fn h1_response(stream: &mut TcpStream) -> Result<Option<Vec<u8>>, Vec<u8>>
                 return Ok(Some(buf));
             }
         }
-        let n = match stream.read(&mut chunk).await {
-            Ok(n) => n,
-            Err(_) => 0,
-        };
+        // A reset ends the response as a close does.
+        let n = stream.read(&mut chunk).await.unwrap_or_default();
         if n == 0 {
             return if buf.is_empty() { Ok(None) } else { Err(buf) };
         }
