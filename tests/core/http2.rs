@@ -170,3 +170,64 @@ async fn h2c_head_has_no_body() {
         .to_bytes();
     assert!(body.is_empty());
 }
+
+/// The raw-frame tests' HPACK decoder against RFC 7541's examples (C.4:
+/// Huffman-coded requests sharing one dynamic table), so that what it reads
+/// off the wire can be trusted.
+#[test]
+fn the_tests_hpack_decoder_reads_rfc_7541_c4() {
+    use crate::support::h2frames::Decoder;
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+    let fields = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    };
+    let mut decoder = Decoder::default();
+    let first = decoder
+        .decode(&hex("8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff"))
+        .unwrap();
+    assert_eq!(
+        first,
+        fields(&[
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":path", "/"),
+            (":authority", "www.example.com"),
+        ])
+    );
+    let second = decoder
+        .decode(&hex("8286 84be 5886 a8eb 1064 9cbf"))
+        .unwrap();
+    assert_eq!(
+        second,
+        fields(&[
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":path", "/"),
+            (":authority", "www.example.com"),
+            ("cache-control", "no-cache"),
+        ])
+    );
+    let third = decoder
+        .decode(&hex(
+            "8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf",
+        ))
+        .unwrap();
+    assert_eq!(
+        third,
+        fields(&[
+            (":method", "GET"),
+            (":scheme", "https"),
+            (":path", "/index.html"),
+            (":authority", "www.example.com"),
+            ("custom-key", "custom-value"),
+        ])
+    );
+}

@@ -40,6 +40,7 @@ use postern_core::{
 use postern_limits::config::parse_subnet;
 use tokio::net::{TcpStream, UnixStream};
 
+use crate::support::h2frames::{EMPTY_SETTINGS, ENHANCE_YOUR_CALM, Frame, GOAWAY, PREFACE, frames};
 use crate::support::{
     Raw, RawResponse, Running, TestCert, case, client_tls, connect_from, get, on_loopback, serve,
     serve_abstract, server_tls, temp_dir, test_cert, try_tls_handshake, wait_live, within,
@@ -943,37 +944,6 @@ async fn url_and_header_limits_over_h2c() {
 
 const REFUSED_429: &[u8] =
     b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/x-empty\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
-const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-const EMPTY_SETTINGS: [u8; 9] = [0, 0, 0, 0x4, 0, 0, 0, 0, 0];
-const GOAWAY: u8 = 0x7;
-const ENHANCE_YOUR_CALM: u32 = 0xb;
-
-#[derive(Debug, PartialEq, Eq)]
-struct Frame {
-    kind: u8,
-    flags: u8,
-    stream: u32,
-    payload: Vec<u8>,
-}
-
-/// Split raw bytes into HTTP/2 frames; fails on a truncated frame.
-fn frames(mut bytes: &[u8]) -> Vec<Frame> {
-    let mut frames = Vec::new();
-    while !bytes.is_empty() {
-        assert!(bytes.len() >= 9, "a truncated frame header: {bytes:?}");
-        let len = u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]]) as usize;
-        assert!(bytes.len() >= 9 + len, "a truncated frame: {bytes:?}");
-        frames.push(Frame {
-            kind: bytes[3],
-            flags: bytes[4],
-            stream: u32::from_be_bytes([bytes[5], bytes[6], bytes[7], bytes[8]]) & 0x7fff_ffff,
-            payload: bytes[9..9 + len].to_vec(),
-        });
-        bytes = &bytes[9 + len..];
-    }
-    frames
-}
-
 /// A second plain connection sending an HTTP/1 request gets exactly the
 /// raw 429 and then EOF.
 pub(super) async fn assert_h1_refused_at_accept(stream: TcpStream) {
@@ -990,7 +960,7 @@ pub(super) async fn assert_h1_refused_at_accept(stream: TcpStream) {
 /// GOAWAY(last stream 0, ENHANCE_YOUR_CALM), then EOF.
 async fn assert_h2_refused_at_accept(stream: TcpStream) {
     let mut raw = Raw::new(stream);
-    let mut hello = H2_PREFACE.to_vec();
+    let mut hello = PREFACE.to_vec();
     hello.extend_from_slice(&EMPTY_SETTINGS);
     raw.send(hello).await;
     let frames = frames(&raw.eof().await);

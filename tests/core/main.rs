@@ -2,11 +2,12 @@
 //! subject, all in one test binary (one link instead of one per file).
 //!
 //! The tests in [`ipv6`] are ignored: they need an IPv6 loopback; run them
-//! with `cargo test --test core -- --ignored` where it exists.
+//! with `cargo test --test core ipv6:: -- --ignored` where it exists.
 
 #[path = "../support/mod.rs"]
 mod support;
 
+mod attacks;
 mod bodies;
 mod config;
 mod handlers;
@@ -17,6 +18,7 @@ mod limits;
 mod listeners;
 mod refusal_cap;
 mod shutdown;
+mod shutdown_load;
 mod stalls;
 mod streaming;
 mod strict;

@@ -10,6 +10,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod clients;
+pub(crate) mod h2frames;
 mod http1;
 mod servers;
 
