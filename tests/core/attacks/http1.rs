@@ -213,7 +213,6 @@ async fn a_client_that_reads_nothing_of_a_streamed_body_is_cut_by_the_minimum_ra
 /// until the write-stall timeout instead (and a reader taking a few bytes
 /// now and then to dodge that one holds it as long as it likes).
 #[tokio::test]
-#[ignore = "bug: the minimum response rate never applies to a body handed over as one frame"]
 async fn a_client_that_reads_nothing_of_a_whole_body_is_cut_by_the_minimum_rate() {
     bounded(reads_nothing(
         only(|t| t.min_response_rate = Some(RESPONSE_RATE)),
@@ -445,12 +444,10 @@ smuggling! {
         "POST /echo HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n"
         => Then::HyperRefuses;
     // Content-Length with Transfer-Encoding, in both orders
-    #[ignore = "bug: the response says `connection: keep-alive, close` and `keep-alive: timeout=15` though hyper closes"]
     content_length_then_chunked_is_read_as_chunked_and_closed:
         "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n\
          4\r\nabcd\r\n0\r\n\r\n"
         => Then::ServedChunkedThenClosed("abcd");
-    #[ignore = "bug: the response says `connection: keep-alive, close` and `keep-alive: timeout=15` though hyper closes"]
     chunked_then_content_length_is_read_as_chunked_and_closed:
         "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n\
          4\r\nabcd\r\n0\r\n\r\n"

@@ -277,7 +277,6 @@ async fn a_body_at_twice_the_minimum_rate_is_served_over_http2() {
 /// One slow body on a connection is cut; the next body on the same
 /// connection, sent whole at once, is nothing slow and is served.
 #[tokio::test]
-#[ignore = "bug: after one 408 for a slow body, every later request body on the HTTP/2 connection gets 408 at once"]
 async fn after_a_slow_body_is_cut_the_next_body_on_the_connection_is_served() {
     bounded(async {
         let attacked = Attacked::start(only(|t| {

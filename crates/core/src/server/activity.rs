@@ -50,9 +50,10 @@ pub(crate) struct Activity {
     body_unread: AtomicBool,
     /// Request bodies whose handler waits for bytes now.
     bodies_waiting: AtomicU32,
-    /// Set once request bodies are too slow: every body of the connection
-    /// fails from its next poll on.
-    bodies_cut: AtomicBool,
+    /// Bumped each time the waiting request bodies are cut for being too
+    /// slow: a body made before the bump fails from its next poll on; later
+    /// bodies are not affected.
+    cut_epoch: AtomicU32,
     /// The bodies waiting for bytes, to wake when they are cut. Touched only
     /// when a body has nothing to read (never on a request that arrives
     /// whole).
@@ -80,7 +81,7 @@ impl Activity {
             body_bytes: AtomicU64::new(0),
             body_unread: AtomicBool::new(false),
             bodies_waiting: AtomicU32::new(0),
-            bodies_cut: AtomicBool::new(false),
+            cut_epoch: AtomicU32::new(0),
             body_wakers: Mutex::new(Vec::new()),
             response_bytes: AtomicU64::new(0),
             responses_waiting: AtomicU32::new(0),
@@ -135,16 +136,22 @@ impl Activity {
         self.body_unread.load(Ordering::Relaxed)
     }
 
-    /// Whether the connection's request bodies were cut for being too slow.
+    /// The cut epoch now: a body remembers it when it is made.
     #[inline]
-    pub(crate) fn bodies_cut(&self) -> bool {
-        self.bodies_cut.load(Ordering::Relaxed)
+    pub(crate) fn cut_epoch(&self) -> u32 {
+        self.cut_epoch.load(Ordering::Relaxed)
     }
 
-    /// Fail every request body of the connection from its next poll on, and
-    /// wake the ones waiting for bytes so that they see it.
+    /// Whether a body made at `epoch` has been cut for being too slow.
+    #[inline]
+    pub(crate) fn is_cut(&self, epoch: u32) -> bool {
+        self.cut_epoch.load(Ordering::Relaxed) != epoch
+    }
+
+    /// Fail every request body of the connection there is now from its next
+    /// poll on, and wake the ones waiting for bytes so that they see it.
     pub(crate) fn cut_bodies(&self) {
-        self.bodies_cut.store(true, Ordering::Relaxed);
+        self.cut_epoch.fetch_add(1, Ordering::Relaxed);
         let wakers = std::mem::take(
             &mut *self
                 .body_wakers
@@ -383,7 +390,7 @@ impl Watch {
             return Verdict::ResponseTooSlow;
         }
         let bodies_waiting = activity.bodies_waiting.load(Ordering::Relaxed);
-        if !activity.bodies_cut() {
+        {
             if Watch::stalled(
                 now,
                 bodies_waiting > 0,
@@ -469,7 +476,12 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.pulled();
+        // hyper is done with the response, but its last frame may still sit
+        // in hyper's buffers or the socket: not credited as taken (the bytes
+        // written to the socket are), only no longer waiting here.
+        if self.awaiting_client.take().is_some() {
+            self.activity.response_pulled(0);
+        }
         self.activity.request_finished();
     }
 }
@@ -654,14 +666,16 @@ mod tests {
         let verdicts = body_ticks(&mut w, &a, 20, 1).await;
         assert!(verdicts.iter().all(|v| *v == Verdict::Wait), "{verdicts:?}");
 
-        // Cut bodies are judged no more.
+        // Cutting applies to the bodies there are, not to later ones.
         let a = Activity::new(true);
-        let mut w = Watch::new(&rates(Some(RATE), None));
         a.body_wait_started(std::task::Waker::noop());
+        let epoch = a.cut_epoch();
         a.cut_bodies();
-        assert!(a.bodies_cut());
-        let verdicts = body_ticks(&mut w, &a, 10, 0).await;
-        assert!(verdicts.iter().all(|v| *v == Verdict::Wait), "{verdicts:?}");
+        assert!(a.is_cut(epoch));
+        assert!(
+            !a.is_cut(a.cut_epoch()),
+            "a body made after the cut is not cut"
+        );
     }
 
     #[tokio::test(start_paused = true)]

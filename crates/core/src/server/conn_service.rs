@@ -99,9 +99,13 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
         // Tell HTTP/1.1 clients how long the connection stays open idle, so
         // they close it first instead of racing the server (as Qt does):
         // unless the request asks to close, or leaves a body unread at the
-        // response (then hyper closes).
+        // response, or is chunked (hyper closes after a request that also
+        // had a Content-Length, which it removes before we see the request).
         let keep_alive = (request.version() == http::Version::HTTP_11
-            && !asks_to_close(request.headers()))
+            && !asks_to_close(request.headers())
+            && !request
+                .headers()
+                .contains_key(http::header::TRANSFER_ENCODING))
         .then(|| {
             self.activity
                 .set_body_unread(!http_body::Body::is_end_stream(request.body()));

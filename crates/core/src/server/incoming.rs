@@ -48,6 +48,8 @@ pub(crate) fn is_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool
 struct Waiting {
     activity: Arc<Activity>,
     now: bool,
+    /// The connection's cut epoch when the body was made.
+    epoch: u32,
 }
 
 impl Waiting {
@@ -88,6 +90,7 @@ impl IncomingBody {
             waiting: Waiting {
                 activity: Arc::clone(activity),
                 now: false,
+                epoch: activity.cut_epoch(),
             },
         }
     }
@@ -112,7 +115,7 @@ impl Body for IncomingBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.project();
         let waiting = this.waiting;
-        if waiting.activity.bodies_cut() {
+        if waiting.activity.is_cut(waiting.epoch) {
             waiting.set(false);
             return Poll::Ready(Some(Err(Box::new(BodyTimedOut))));
         }
