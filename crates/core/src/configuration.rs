@@ -29,8 +29,10 @@ pub struct Configuration {
     /// connection cap, a few hundred clients could otherwise take any
     /// machine's memory. A body that would pass it waits (unread, so its
     /// client is held back) for [`buffered_body_wait`](Self::buffered_body_wait),
-    /// then gets **503** with `retry-after: 1`. A body alone is always let
-    /// in. Default 256 MiB; `None` lifts the cap. See
+    /// then gets **503** with `retry-after: 1`. A body may take at most half
+    /// of what is free when it comes, so large uploads never take the last
+    /// of it from small bodies; a body alone is always let in. Default
+    /// 256 MiB; `None` lifts the cap. See
     /// [`RunningServer::stats`](crate::RunningServer::stats) for what is held.
     pub max_buffered_body_bytes: Option<u64>,
     /// How long a body waits for room in that budget. Default 1 s.

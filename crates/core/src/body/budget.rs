@@ -47,12 +47,18 @@ impl BodyBudget {
         self.held.load(Ordering::Relaxed)
     }
 
+    /// Take `bytes` if, after that, at least as much is still free: a body
+    /// may hold at most half of what is free when it comes, so large
+    /// uploads can never take the last of the budget from small bodies (a
+    /// flood of 30 MiB uploads leaves a quarter of 256 MiB free for the
+    /// rest). A body alone is always let in.
     fn try_take(&self, bytes: u64) -> bool {
         let max = self.max.load(Ordering::Relaxed);
         self.held
             .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |held| {
                 let after = held.checked_add(bytes)?;
-                (after <= max || held == 0).then_some(after)
+                let free_after = max.saturating_sub(after);
+                (held == 0 || (after <= max && free_after >= bytes)).then_some(after)
             })
             .is_ok()
     }
@@ -137,27 +143,30 @@ mod tests {
     async fn bodies_wait_for_room_then_give_up() {
         let budget = BodyBudget::new(Some(100), Duration::from_millis(500));
         let mut first = Reservation::new(&budget);
-        first.grow(60).await.unwrap();
+        first.grow(40).await.unwrap();
         let mut second = Reservation::new(&budget);
-        second.grow(40).await.unwrap();
-        assert_eq!(budget.held(), 100);
+        second.grow(30).await.unwrap();
+        assert_eq!(budget.held(), 70);
 
-        // No room: waits, then gives up at the deadline.
+        // Not half of what is free (30): waits, then gives up.
         let mut third = Reservation::new(&budget);
-        assert_eq!(third.grow(1).await, Err(BudgetExhausted));
+        assert_eq!(third.grow(20).await, Err(BudgetExhausted));
+        // A small one still fits.
+        third.grow(15).await.unwrap();
+        assert_eq!(budget.held(), 85);
 
         // Room freed while waiting: let in.
         let waiter = tokio::spawn({
             let budget = Arc::clone(&budget);
             async move {
                 let mut fourth = Reservation::new(&budget);
-                fourth.grow(50).await.map(|()| fourth)
+                fourth.grow(25).await.map(|()| fourth)
             }
         });
         tokio::time::sleep(Duration::from_millis(100)).await;
         drop(first);
         let fourth = waiter.await.unwrap().unwrap();
-        assert_eq!(budget.held(), 90);
+        assert_eq!(budget.held(), 70);
         drop((second, fourth, third));
         assert_eq!(budget.held(), 0);
     }
