@@ -98,6 +98,12 @@
 //! - Slow clients are cut: besides Qt's keep-alive timeout, a request head,
 //!   a request body and a response write each have a deadline
 //!   ([`config::Timeouts`]) that Qt does not have.
+//! - A request body is read only as the server's
+//!   [`body_policy`](AbstractHttpServer::body_policy) asks (Qt always reads
+//!   it whole first): whole by default, streamed
+//!   ([`Request::body_stream`]) or not at all; bodies read whole share one
+//!   server-wide budget ([`Configuration::max_buffered_body_bytes`], 503
+//!   when it stays full).
 //! - A handler runs to completion when its client goes away, as in Qt, but
 //!   in a task of its own: the server does not wait for it at shutdown.
 //! - Informational (1xx) responses other than hyper's automatic
