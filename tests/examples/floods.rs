@@ -93,27 +93,52 @@ fn hello(authority: &str) -> RawResponse {
     answer(stream)
 }
 
+/// 20 clients, each holding a 30 MiB body to `path` (all but its last
+/// byte), against a fresh `custom_server`; a normal client checked served
+/// during the flood, and the server's memory before and during.
+struct Flood {
+    _server: Running,
+    authority: String,
+    held: Vec<TcpStream>,
+    before: usize,
+    during: usize,
+}
+
+impl Flood {
+    fn of_20_times_30_mib(path: &'static str) -> Flood {
+        let (server, urls) = start("custom_server", &["--port", "0"], 1);
+        let authority = authority(&urls[0]);
+        assert_eq!(hello(&authority).status, 200);
+        let before = rss_kib(&server);
+        let clients: Vec<_> = (0..20)
+            .map(|_| {
+                let authority = authority.clone();
+                std::thread::spawn(move || hold_body(&authority, path, 30 * MIB))
+            })
+            .collect();
+        let held = clients
+            .into_iter()
+            .map(|c| c.join().expect("client"))
+            .collect();
+        let during = rss_kib(&server);
+        assert_eq!(hello(&authority).status, 200, "a normal client is served");
+        Flood {
+            _server: server,
+            authority,
+            held,
+            before,
+            during,
+        }
+    }
+}
+
 /// 20 clients each sending a 30 MiB body to a path that reads none: the
 /// server never reads them into memory (it answers 404 and closes).
 #[test]
 fn bodies_nobody_wants_are_never_held() {
-    let (server, urls) = start("custom_server", &["--port", "0"], 1);
-    let authority = authority(&urls[0]);
-    assert_eq!(hello(&authority).status, 200);
-    let before = rss_kib(&server);
-    let clients: Vec<_> = (0..20)
-        .map(|_| {
-            let authority = authority.clone();
-            std::thread::spawn(move || hold_body(&authority, "/nowhere", 30 * MIB))
-        })
-        .collect();
-    let held: Vec<TcpStream> = clients
-        .into_iter()
-        .map(|c| c.join().expect("client"))
-        .collect();
-    let during = rss_kib(&server);
-    assert_eq!(hello(&authority).status, 200, "a normal client is served");
-    for stream in held {
+    let flood = Flood::of_20_times_30_mib("/nowhere");
+    let (before, during) = (flood.before, flood.during);
+    for stream in flood.held {
         let response = answer(stream);
         assert_eq!(
             response.status_line, "HTTP/1.1 404 Not Found",
@@ -136,31 +161,17 @@ fn bodies_nobody_wants_are_never_held() {
 /// The server's memory stays under the budget plus 48 MiB of overhead.
 #[test]
 fn buffered_bodies_stay_within_the_budget() {
-    let (server, urls) = start("custom_server", &["--port", "0"], 1);
-    let authority = authority(&urls[0]);
-    assert_eq!(hello(&authority).status, 200);
-    let before = rss_kib(&server);
-    let clients: Vec<_> = (0..20)
-        .map(|_| {
-            let authority = authority.clone();
-            std::thread::spawn(move || hold_body(&authority, "/echo", 30 * MIB))
-        })
-        .collect();
-    let held: Vec<TcpStream> = clients
-        .into_iter()
-        .map(|c| c.join().expect("client"))
-        .collect();
-    let during = rss_kib(&server);
-    assert_eq!(hello(&authority).status, 200, "a normal client is served");
+    let flood = Flood::of_20_times_30_mib("/echo");
+    let (authority, before, during) = (&flood.authority, flood.before, flood.during);
     assert_eq!(
-        small_echo(&authority).text(),
+        small_echo(authority).text(),
         "a small upload",
         "a small body still finds room"
     );
     // Let the held bodies go without their last byte: their connections
     // close unanswered; the refused ones have their 503 waiting.
     let mut refused = 0;
-    for stream in held {
+    for stream in flood.held {
         let _ = stream.shutdown(std::net::Shutdown::Write);
         let response = answer(stream);
         if response.status == 503 {
