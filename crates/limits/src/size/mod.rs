@@ -27,7 +27,9 @@
 //! hyper refuses some oversized requests before any layer runs (a head larger
 //! than its buffer, more fields than `max_headers`, a URL over 65,534 bytes).
 //! [`HyperBounds`] derives hyper's settings from the same [`SizeLimits`] so hyper bounds memory
-//! but never refuses what the layer would admit.
+//! but never refuses what the layer would admit (targets over 65,534 bytes
+//! aside, which the `http` crate cannot hold: see
+//! [`SizeLimits::max_url`](crate::config::SizeLimits::max_url)).
 //!
 //! # Example
 //!
