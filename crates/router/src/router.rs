@@ -181,6 +181,18 @@ impl Router {
         }
         let matcher = if captures.is_empty() {
             PathMatcher::Literal
+        } else if captures.iter().any(|regex| asserts_context(regex)) {
+            let regex =
+                Regex::new(&parsed.full_regex(&captures)).map_err(|error| RouteError::Regex {
+                    pattern: pattern.to_owned(),
+                    message: error.to_string(),
+                })?;
+            let groups =
+                group_indexes(&regex, captures.len()).ok_or_else(|| RouteError::Regex {
+                    pattern: pattern.to_owned(),
+                    message: "a converter regex reuses a group name of the router".to_owned(),
+                })?;
+            PathMatcher::Whole { regex, groups }
         } else if let Some(fast) = FastMatcher::new(&captures, parsed.literals_after_prefix()) {
             PathMatcher::Fast(fast)
         } else {
@@ -367,6 +379,16 @@ impl Router {
 }
 
 /// The index of groups `a0..a{count}` in `regex`.
+/// Whether a converter regex may assert something about the text before its match (a
+/// start anchor or a word boundary), so that it must see the whole path. Errs on the
+/// safe side: `[^a]` counts too, and only costs the rule the faster matchers.
+fn asserts_context(regex: &str) -> bool {
+    regex.contains('^')
+        || ["\\b", "\\B", "\\A", "\\<", "\\>"]
+            .iter()
+            .any(|assertion| regex.contains(assertion))
+}
+
 fn group_indexes(regex: &Regex, count: usize) -> Option<Vec<usize>> {
     (0..count)
         .map(|index| {

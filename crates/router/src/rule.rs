@@ -72,8 +72,13 @@ pub(crate) enum PathMatcher {
     /// followed by a user converter's capture at the very end (one search over the tail).
     Fast(FastMatcher),
     /// Anything else: the anchored regex, with the group index of each argument. The only
-    /// matcher that allocates per call (`regex-lite`'s `captures` builds its group slots).
+    /// matchers that allocate per call (`regex-lite`'s `captures` builds its group slots).
     Regex { regex: Regex, groups: Vec<usize> },
+    /// A user converter whose regex asserts something about what comes before it (`^`,
+    /// `\b`, `\B`, `\A`, `\<`, `\>`): the rule's whole-path regex, run on the whole path,
+    /// so the assertion sees the path as Qt's `pathRegexp` does, not only what follows the
+    /// literal prefix.
+    Whole { regex: Regex, groups: Vec<usize> },
 }
 
 /// A registered rule.
@@ -130,15 +135,27 @@ impl Rule {
             PathMatcher::Literal => rest.is_empty(),
             PathMatcher::Fast(fast) => fast.matches(rest, captures),
             PathMatcher::Regex { regex, groups } => {
-                let Some(found) = regex.captures(rest) else {
-                    return false;
-                };
-                for &group in groups {
-                    captures.push(found.get(group).map_or("", |m| m.as_str()));
-                }
-                true
+                Self::regex_match(regex, groups, rest, captures)
+            }
+            PathMatcher::Whole { regex, groups } => {
+                Self::regex_match(regex, groups, path, captures)
             }
         }
+    }
+
+    fn regex_match<'p>(
+        regex: &Regex,
+        groups: &[usize],
+        text: &'p str,
+        captures: &mut Captures<'p>,
+    ) -> bool {
+        let Some(found) = regex.captures(text) else {
+            return false;
+        };
+        for &group in groups {
+            captures.push(found.get(group).map_or("", |m| m.as_str()));
+        }
+        true
     }
 
     pub(crate) fn conditions_hold(&self, request: &Request) -> bool {

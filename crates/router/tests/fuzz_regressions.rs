@@ -22,14 +22,12 @@ fn get(path: &str) -> Request {
 /// A rule matches a path exactly when its published `path_regex()` ("the anchored regex
 /// the whole decoded path must match") does, as Qt matches its `pathRegexp`.
 ///
-/// Fails today: both matchers of a rule (the tail search of `FastMatcher::with_tail` and
-/// the rule's `suffix_regex`) run on the path *after* the rule's literal prefix
-/// (`Rule::match_path` passes `path[prefix_len..]`), so an assertion at the start of a
-/// converter regex sees the prefix's end as the start of the text: `^xx` after `/a`
-/// matches `/axx`, `\Bxx` does not. Only user converter regexes with `^`, `\b`, `\B`,
-/// `\A`, `\<` or `\>` are affected; the default converters have none.
+/// Found by the fuzz oracle: both matchers of a rule ran on the path *after* the rule's
+/// literal prefix, so an assertion at the start of a converter regex saw the prefix's end
+/// as the start of the text (`^xx` after `/a` matched `/axx`, `\Bxx` did not). A rule
+/// whose converter regex asserts such context now matches its whole-path regex on the
+/// whole path.
 #[test]
-#[ignore = "known bug: converter assertions see the path after the literal prefix"]
 fn converter_assertions_see_the_whole_path() {
     let cases = [
         // (converter regex, pattern, path): path_regex says no match; the router matched.
