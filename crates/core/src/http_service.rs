@@ -232,8 +232,12 @@ async fn run_handler<T, B>(
                 }
             }
             BodyPolicy::Stream => request.with_body_stream(BodyStream::new(body)),
-            // Dropped unread: hyper skips it or closes the connection.
-            BodyPolicy::Discard => request,
+            // Dropped unread, now rather than after the handler: hyper skips
+            // it or closes the connection.
+            BodyPolicy::Discard => {
+                drop(body);
+                request
+            }
         }
     };
     if let Handled::No(responder) = server.handle_request(&request, responder).await {
