@@ -179,33 +179,28 @@ impl Router {
                     })?;
             captures.push(converter.regex());
         }
-        let matcher = if captures.is_empty() {
-            PathMatcher::Literal
-        } else if captures.iter().any(|regex| asserts_context(regex)) {
-            let regex =
-                Regex::new(&parsed.full_regex(&captures)).map_err(|error| RouteError::Regex {
-                    pattern: pattern.to_owned(),
-                    message: error.to_string(),
-                })?;
+        // The regex of `source` and the group index of each argument in it.
+        let compile = |source: String| -> Result<(Regex, Vec<usize>), RouteError> {
+            let regex = Regex::new(&source).map_err(|error| RouteError::Regex {
+                pattern: pattern.to_owned(),
+                message: error.to_string(),
+            })?;
             let groups =
                 group_indexes(&regex, captures.len()).ok_or_else(|| RouteError::Regex {
                     pattern: pattern.to_owned(),
                     message: "a converter regex reuses a group name of the router".to_owned(),
                 })?;
+            Ok((regex, groups))
+        };
+        let matcher = if captures.is_empty() {
+            PathMatcher::Literal
+        } else if captures.iter().any(|regex| asserts_context(regex)) {
+            let (regex, groups) = compile(parsed.full_regex(&captures))?;
             PathMatcher::Whole { regex, groups }
         } else if let Some(fast) = FastMatcher::new(&captures, parsed.literals_after_prefix()) {
             PathMatcher::Fast(fast)
         } else {
-            let regex =
-                Regex::new(&parsed.suffix_regex(&captures)).map_err(|error| RouteError::Regex {
-                    pattern: pattern.to_owned(),
-                    message: error.to_string(),
-                })?;
-            let groups =
-                group_indexes(&regex, captures.len()).ok_or_else(|| RouteError::Regex {
-                    pattern: pattern.to_owned(),
-                    message: "a converter regex reuses a group name of the router".to_owned(),
-                })?;
+            let (regex, groups) = compile(parsed.suffix_regex(&captures))?;
             // A user converter's capture at the very end needs only a search over the tail.
             match FastMatcher::with_tail(&captures, parsed.literals_after_prefix()) {
                 Some(fast) => PathMatcher::Fast(fast),

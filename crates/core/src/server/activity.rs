@@ -100,7 +100,7 @@ impl Activity {
     /// A request body's reader starts waiting for bytes; it will be woken
     /// by `waker` if the connection's bodies are cut meanwhile.
     pub(crate) fn body_wait_started(&self, waker: &Waker) {
-        self.bodies_waiting.fetch_add(1, Ordering::Relaxed);
+        self.bodies_waiting.fetch_add(1, Ordering::AcqRel);
         self.register_body_waker(waker);
     }
 
@@ -116,9 +116,21 @@ impl Activity {
     }
 
     /// A request body's reader got bytes, or the body ended or was dropped.
+    /// The last one to stop waiting forgets the wakers, so that a long
+    /// HTTP/2 connection does not keep one (and its task) per past stream.
     #[inline]
     pub(crate) fn body_wait_ended(&self) {
-        self.bodies_waiting.fetch_sub(1, Ordering::Relaxed);
+        if self.bodies_waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let mut wakers = self
+                .body_wakers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            // Checked again under the lock: a body that started waiting
+            // meanwhile has counted itself before it pushes its waker.
+            if self.bodies_waiting.load(Ordering::Acquire) == 0 {
+                wakers.clear();
+            }
+        }
     }
 
     /// An HTTP/1 request with a body starts (`true`), or a body was read to
@@ -390,24 +402,22 @@ impl Watch {
             return Verdict::ResponseTooSlow;
         }
         let bodies_waiting = activity.bodies_waiting.load(Ordering::Relaxed);
-        {
-            if Watch::stalled(
-                now,
-                bodies_waiting > 0,
-                activity.body_frames.load(Ordering::Relaxed),
-                &mut self.last_body_frames,
-                &mut self.body_since,
-                self.body_idle,
-            ) {
-                return Verdict::BodyStall;
-            }
-            if self.body_rate.too_slow(
-                elapsed,
-                bodies_waiting,
-                activity.body_bytes.load(Ordering::Relaxed),
-            ) {
-                return Verdict::BodyTooSlow;
-            }
+        if Watch::stalled(
+            now,
+            bodies_waiting > 0,
+            activity.body_frames.load(Ordering::Relaxed),
+            &mut self.last_body_frames,
+            &mut self.body_since,
+            self.body_idle,
+        ) {
+            return Verdict::BodyStall;
+        }
+        if self.body_rate.too_slow(
+            elapsed,
+            bodies_waiting,
+            activity.body_bytes.load(Ordering::Relaxed),
+        ) {
+            return Verdict::BodyTooSlow;
         }
         let events = activity.events.load(Ordering::Relaxed);
         if events != self.last_events || activity.in_flight.load(Ordering::Relaxed) > 0 {
@@ -665,6 +675,14 @@ mod tests {
         a.body_wait_started(std::task::Waker::noop());
         let verdicts = body_ticks(&mut w, &a, 20, 1).await;
         assert!(verdicts.iter().all(|v| *v == Verdict::Wait), "{verdicts:?}");
+
+        // Wakers are forgotten once no body waits: none piles up.
+        let a = Activity::new(false);
+        for _ in 0..3 {
+            a.body_wait_started(std::task::Waker::noop());
+            a.body_wait_ended();
+        }
+        assert!(a.body_wakers.lock().unwrap().is_empty());
 
         // Cutting applies to the bodies there are, not to later ones.
         let a = Activity::new(true);

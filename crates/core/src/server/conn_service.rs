@@ -96,6 +96,15 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
             );
             return ConnFuture::rejected(StatusCode::BAD_REQUEST, request.version());
         }
+        // Reconfigured since the connection opened: the new limits and
+        // keep-alive time (one lock, only on such a connection).
+        let fresh;
+        let snapshot = if self.shared.core.is_current(&self.snapshot) {
+            &self.snapshot
+        } else {
+            fresh = self.shared.core.snapshot();
+            &fresh
+        };
         // Tell HTTP/1.1 clients how long the connection stays open idle, so
         // they close it first instead of racing the server (as Qt does):
         // unless the request asks to close, or leaves a body unread at the
@@ -109,15 +118,14 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
         .then(|| {
             self.activity
                 .set_body_unread(!http_body::Body::is_end_stream(request.body()));
-            self.snapshot.keep_alive_header.clone()
+            snapshot.keep_alive_header.clone()
         });
         let request = request.map(|body| IncomingBody::new(body, &self.activity));
         let in_flight = InFlight::start(&self.activity);
-        let service = if self.shared.core.is_current(&self.snapshot) {
+        let service = if Arc::ptr_eq(snapshot, &self.snapshot) {
             self.stack.clone()
         } else {
-            // Reconfigured since the connection opened: the new limits.
-            self.shared.stack(&self.shared.core.snapshot(), &self.info)
+            self.shared.stack(snapshot, &self.info)
         };
         // hyper drops HEAD bodies itself on HTTP/1 only.
         let strip_body =
