@@ -227,12 +227,16 @@ async fn invalid_configurations_are_refused() {
 async fn a_live_keep_alive_change_shows_in_the_next_response() {
     let (server, addr) = start_with(Configuration::default(), TestServer).await;
     let mut raw = Raw::connect(addr).await;
-    let first = raw.roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    let first = raw
+        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
     assert_eq!(first.header("keep-alive"), Some("timeout=15"));
     server
         .set_configuration(with_timeouts(|t| t.keep_alive = Duration::from_secs(7)))
         .expect("valid");
-    let second = raw.roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    let second = raw
+        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
     assert_eq!(second.header("keep-alive"), Some("timeout=7"));
     assert_eq!(second.header("connection"), Some("keep-alive"));
 }
