@@ -127,9 +127,13 @@ where
         Protocol::Http1 => {
             #[cfg(feature = "http1")]
             {
-                let conn = http1_builder(config)
-                    .serve_connection(io, service)
-                    .with_upgrades();
+                // Pinned here and lent to `drive`: moved into it, the
+                // connection would be stored twice in this task.
+                let conn = std::pin::pin!(
+                    http1_builder(config)
+                        .serve_connection(io, service)
+                        .with_upgrades()
+                );
                 drive(
                     conn,
                     &activity,
@@ -150,7 +154,7 @@ where
         Protocol::Http2 => {
             #[cfg(feature = "http2")]
             {
-                let conn = http2_builder(config).serve_connection(io, service);
+                let conn = std::pin::pin!(http2_builder(config).serve_connection(io, service));
                 drive(
                     conn,
                     &activity,
@@ -223,7 +227,7 @@ fn http2_builder(
 /// open connections too (Qt restarts its heartbeat the same way): the
 /// watchdog looks for a new configuration at each tick.
 async fn drive<C: Graceful>(
-    conn: C,
+    mut conn: Pin<&mut C>,
     activity: &Activity,
     shared: &Core,
     snapshot: &Arc<Snapshot>,
@@ -233,7 +237,6 @@ async fn drive<C: Graceful>(
     let mut snapshot = Arc::clone(snapshot);
     let mut watch = Watch::new(&snapshot.config.timeouts);
     let mut tick = watch.tick();
-    let mut conn = std::pin::pin!(conn);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut graceful = false;
