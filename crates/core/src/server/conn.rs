@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
@@ -181,8 +181,8 @@ fn http1_builder(config: &Configuration) -> hyper::server::conn::http1::Builder 
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         // The watchdog closes idle connections and slow heads; hyper's own
-        // header timer would cost a timer entry per request on top.
-        .timer(TokioTimer::new())
+        // header timer would cost a timer entry per request on top. With it
+        // off, HTTP/1 needs no timer (nor its allocation per connection).
         .header_read_timeout(None)
         .keep_alive(true)
         .half_close(false)
@@ -208,7 +208,7 @@ fn http2_builder(
     let mut builder =
         hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
     builder
-        .timer(TokioTimer::new())
+        .timer(hyper_util::rt::TokioTimer::new())
         .adaptive_window(false)
         .initial_stream_window_size(h2.initial_stream_window_size)
         .initial_connection_window_size(h2.initial_connection_window_size)
