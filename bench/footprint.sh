@@ -3,6 +3,8 @@
 #
 #   bench/footprint.sh                 (1,000 connections, 3 rounds)
 #   CONNS=500 ROUNDS=5 bench/footprint.sh
+#   FEATURE_COSTS=1 bench/footprint.sh (also: what rate, ip-filter and json
+#                                       add to the device binary, one by one)
 #
 # 1. Builds bench/footprint/ (a workspace of its own, so the device gets
 #    exactly `postern = { default-features = false, features = ["http1"] }`)
@@ -35,6 +37,20 @@ device_size=$(stat -c %s "$bin/device")
 hyper_size=$(stat -c %s "$bin/hyper_hello")
 printf 'binary: device %d B, hyper_hello %d B\n' "$device_size" "$hyper_size"
 
+costs=()
+if [[ ${FEATURE_COSTS:-0} == 1 ]]; then
+  echo "== the device with each optional part on (size profile)"
+  cp "$bin/device" "$bin/device.base"
+  for feature in rate ip-filter json; do
+    cargo build --manifest-path bench/footprint/Cargo.toml --profile size --bin device --features "$feature"
+    size=$(stat -c %s "$bin/device")
+    printf '+%s: %d B (%+d B)\n' "$feature" "$size" "$(( size - device_size ))"
+    costs+=("| \`$feature\` | $size B | $(( size - device_size )) B |")
+  done
+  # Put the measured binary back.
+  cp "$bin/device.base" "$bin/device"
+fi
+
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "== idle connections: $CONNS per round, $ROUNDS rounds"
@@ -65,6 +81,14 @@ machine="$(uname -sm), kernel $(uname -r), $(nproc) CPUs ($cpu), $(rustc --versi
   echo
   echo "Per idle connection, each round (hyper_hello / device, bytes): $(paste -d/ <(printf '%s\n' "${hyper_runs[@]}") <(printf '%s\n' "${device_runs[@]}") | paste -sd' ')."
   echo
+  if (( ${#costs[@]} )); then
+    echo "What each optional part adds to the device binary (the device with that feature on):"
+    echo
+    echo "| feature | binary | added |"
+    echo "|---|---|---|"
+    printf '%s\n' "${costs[@]}"
+    echo
+  fi
   echo "## Method"
   echo
   echo "- Both servers are built by \`bench/footprint/\` (its own workspace) with the size profile:"
