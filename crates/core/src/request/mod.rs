@@ -369,7 +369,8 @@ mod tests {
     #[test]
     fn form_pairs_table() {
         let form = "application/x-www-form-urlencoded";
-        let cases: &[(Option<&str>, &[u8], &[(&str, &str)])] = &[
+        type Case<'a> = (Option<&'a str>, &'a [u8], &'a [(&'a str, &'a str)]);
+        let cases: &[Case] = &[
             (
                 Some(form),
                 b"name=porch+light&interval=30",

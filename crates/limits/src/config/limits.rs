@@ -100,14 +100,19 @@ mod tests {
 
     #[test]
     fn a_limit_set_without_its_feature_is_refused() {
-        let mut rate = Limits::default();
-        rate.rate = RateLimit::default().with_per_second(5);
-        let mut filter = Limits::default();
-        filter.ip_filter = IpFilter::default().with_deny([parse_subnet("192.0.2.0/24").unwrap()]);
-        let rate_off = Err(ConfigError::FeatureOff {
+        let rate = Limits {
+            rate: RateLimit::default().with_per_second(5),
+            ..Limits::default()
+        };
+        let filter = Limits {
+            ip_filter: IpFilter::default().with_deny([parse_subnet("192.0.2.0/24").unwrap()]),
+            ..Limits::default()
+        };
+        let rate_error = ConfigError::FeatureOff {
             setting: "rate",
             feature: "rate",
-        });
+        };
+        let rate_off = Err(rate_error.clone());
         let filter_off = Err(ConfigError::FeatureOff {
             setting: "ip_filter",
             feature: "ip-filter",
@@ -127,7 +132,7 @@ mod tests {
             );
         }
         assert_eq!(
-            rate_off.unwrap_err().to_string(),
+            rate_error.to_string(),
             "the rate limit is set but this build has no `rate` feature: turn the feature on \
              (postern-limits, or postern's feature of that name) or leave rate at its default"
         );
