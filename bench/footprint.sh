@@ -89,6 +89,9 @@ machine="$(uname -sm), kernel $(uname -r), $(nproc) CPUs ($cpu), $(rustc --versi
     printf '%s\n' "${costs[@]}"
     echo
   fi
+  echo "Where an idle connection's memory goes, and the figures before issue 14's work:"
+  echo "[bench/footprint/README.md](footprint/README.md)."
+  echo
   echo "## Method"
   echo
   echo "- Both servers are built by \`bench/footprint/\` (its own workspace) with the size profile:"
