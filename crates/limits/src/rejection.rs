@@ -30,6 +30,9 @@ pub(crate) enum Rejection {
     TooManyConnections { close: bool },
     /// 500: the layer cannot tell who the client is (a configuration error).
     MissingPeer,
+    /// 503: a shared rate limit could not decide and fails closed;
+    /// `Retry-After` in whole seconds.
+    Unavailable { retry_after_secs: u64 },
 }
 
 /// The `content-type` of every refusal: Qt's type for an empty body.
@@ -56,6 +59,7 @@ impl Rejection {
             Rejection::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Rejection::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::MissingPeer => StatusCode::INTERNAL_SERVER_ERROR,
+            Rejection::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -71,7 +75,9 @@ impl Rejection {
         );
         // `close` was decided with `may_close` where the version was known.
         let mut response = empty_response(self.status(), Version::HTTP_11, close, body);
-        if let Rejection::TooManyRequests { retry_after_secs } = self {
+        if let Rejection::TooManyRequests { retry_after_secs }
+        | Rejection::Unavailable { retry_after_secs } = self
+        {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
@@ -185,6 +191,13 @@ mod tests {
                 &[EMPTY[0], EMPTY[1], CLOSE],
             ),
             (Rejection::MissingPeer, 500, &EMPTY),
+            (
+                Rejection::Unavailable {
+                    retry_after_secs: 1,
+                },
+                503,
+                &[EMPTY[0], EMPTY[1], ("retry-after", "1")],
+            ),
         ];
         for (rejection, status, expected) in table {
             let response = rejection.into_response(());

@@ -16,6 +16,15 @@ pub enum ConfigError {
     },
     /// The rate limiter may track no clients at all.
     ZeroTrackedClients,
+    /// The Redis URL of a shared rate limit cannot be used.
+    InvalidRedisUrl {
+        /// Why (the URL itself is left out: it may hold a password).
+        reason: String,
+    },
+    /// The Redis timeout of a shared rate limit is zero.
+    ZeroRedisTimeout,
+    /// The local fallback of a shared rate limit divides by zero replicas.
+    ZeroReplicas,
 }
 
 impl fmt::Display for ConfigError {
@@ -33,6 +42,18 @@ impl fmt::Display for ConfigError {
             ConfigError::ZeroTrackedClients => write!(
                 f,
                 "the rate limiter's max_tracked_clients is 0: set at least 1, or set per_second to 0 to turn rate limiting off"
+            ),
+            ConfigError::InvalidRedisUrl { reason } => write!(
+                f,
+                "invalid Redis URL for the shared rate limit ({reason}): write                  redis://host:port/ or redis+unix:///path/to/socket"
+            ),
+            ConfigError::ZeroRedisTimeout => write!(
+                f,
+                "the shared rate limit's Redis timeout is 0: set at least 1 ms (default 50 ms)"
+            ),
+            ConfigError::ZeroReplicas => write!(
+                f,
+                "the shared rate limit's local fallback has 0 replicas: set how many replicas share the limit (at least 1)"
             ),
         }
     }

@@ -1,6 +1,8 @@
 use std::time::Duration;
 
-use super::{ClientIpConfig, ConfigError, ConnectionLimits, IpFilter, RateLimit, SizeLimits};
+use super::{
+    ClientIpConfig, ConfigError, ConnectionLimits, IpFilter, RateLimit, RateStore, SizeLimits,
+};
 
 /// Every protection's configuration in one value.
 ///
@@ -15,6 +17,8 @@ pub struct Limits {
     pub ip_filter: IpFilter,
     /// Per-client request rate. Default: off.
     pub rate: RateLimit,
+    /// Where the rate limit keeps client budgets. Default: in memory.
+    pub rate_store: RateStore,
     /// Request size limits. Default: Qt's.
     pub sizes: SizeLimits,
     /// How the client IP is found. Default: the peer address only.
@@ -28,6 +32,7 @@ impl Limits {
             connections: ConnectionLimits::disabled(),
             ip_filter: IpFilter::default(),
             rate: RateLimit::disabled(),
+            rate_store: RateStore::Memory,
             sizes: SizeLimits::disabled(),
             client_ip: ClientIpConfig::default(),
         }
@@ -59,6 +64,7 @@ impl Limits {
             rate: RateLimit::default()
                 .with_per_second(100)
                 .with_sweep_interval(Duration::from_secs(10)),
+            rate_store: RateStore::Memory,
             sizes: SizeLimits::strict(),
             client_ip: ClientIpConfig::default(),
         }
@@ -67,6 +73,7 @@ impl Limits {
     /// Check every part, saying what to fix.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.connections.validate()?;
-        self.rate.validate()
+        self.rate.validate()?;
+        self.rate_store.validate()
     }
 }

@@ -60,11 +60,17 @@
 //! ```
 
 mod clock;
+mod decision;
+mod future;
 mod layer;
 mod limiter;
+#[cfg(feature = "redis")]
+mod redis;
 mod service;
 mod store;
 
+pub use decision::RateDecision;
+pub use future::RateFuture;
 pub use layer::RateLimitLayer;
 pub use limiter::{ClientRateLimiter, RateLimited};
 pub use service::RateLimitService;
@@ -73,18 +79,41 @@ use std::net::IpAddr;
 
 use crate::rejection::{Rejection, retry_after_secs};
 
+/// The limiter's decision for a known client: at once (the in-memory store),
+/// or a decision to wait for (a shared store).
+pub(crate) enum Verdict {
+    Now(Result<(), Rejection>),
+    Later(RateDecision),
+}
+
 /// The limiter's decision for a known client.
 #[inline]
-pub(crate) fn check(limiter: &ClientRateLimiter, ip: IpAddr) -> Result<(), Rejection> {
-    limiter.check(ip).map_err(|limited| {
+pub(crate) fn check(limiter: &ClientRateLimiter, ip: IpAddr) -> Verdict {
+    let decision = limiter.decide(ip);
+    match decision.now() {
+        Some(result) => Verdict::Now(result.map_err(|limited| rejection(ip, limited))),
+        None => Verdict::Later(decision),
+    }
+}
+
+/// The refusal a client gets for `limited`: 429, or 503 when a shared store
+/// could not decide and fails closed.
+#[cold]
+pub(crate) fn rejection(ip: IpAddr, limited: RateLimited) -> Rejection {
+    let retry_after_secs = retry_after_secs(limited.retry_after());
+    if limited.is_unavailable() {
         tracing::debug!(
             target: "postern::limits",
             client = %ip,
-            over_client_cap = limited.is_over_client_cap(),
-            "refused by the rate limit (429)"
+            "refused: the shared rate limit cannot decide (503)"
         );
-        Rejection::TooManyRequests {
-            retry_after_secs: retry_after_secs(limited.retry_after()),
-        }
-    })
+        return Rejection::Unavailable { retry_after_secs };
+    }
+    tracing::debug!(
+        target: "postern::limits",
+        client = %ip,
+        over_client_cap = limited.is_over_client_cap(),
+        "refused by the rate limit (429)"
+    );
+    Rejection::TooManyRequests { retry_after_secs }
 }

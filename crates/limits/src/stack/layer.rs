@@ -8,7 +8,7 @@ use tower_layer::Layer;
 use super::LimitsService;
 use crate::client_ip::{ClientIpResolver, PeerAccessor};
 use crate::config::{ConfigError, Limits};
-use crate::rate::ClientRateLimiter;
+use crate::rate::{ClientRateLimiter, RateDecision, Verdict};
 use crate::rejection::Rejection;
 use crate::size::SizeCheck;
 
@@ -67,9 +67,9 @@ impl LimitsLayer {
     pub fn reconfigure(&self, limits: &Limits) -> Result<Self, ConfigError> {
         let resolver = ClientIpResolver::new(&limits.client_ip)
             .with_peer_accessor(self.shared.resolver.peer_accessor());
-        let keep = (limits.rate == self.shared.limits.rate)
-            .then(|| self.shared.rate.clone())
-            .flatten();
+        let same_rate = limits.rate == self.shared.limits.rate
+            && limits.rate_store == self.shared.limits.rate_store;
+        let keep = same_rate.then(|| self.shared.rate.clone()).flatten();
         LimitsLayer::build(limits, resolver, keep)
     }
 
@@ -81,7 +81,10 @@ impl LimitsLayer {
         limits.validate()?;
         let rate = match rate {
             Some(limiter) => Some(limiter),
-            None if limits.rate.is_enabled() => Some(ClientRateLimiter::try_new(limits.rate)?),
+            None if limits.rate.is_enabled() => Some(ClientRateLimiter::try_with_store(
+                limits.rate,
+                &limits.rate_store,
+            )?),
             None => None,
         };
         Ok(LimitsLayer {
@@ -135,12 +138,16 @@ impl Shared {
     /// Every check, in order. `peer` is the connection's peer when the
     /// service was built for one connection; otherwise the peer accessor
     /// reads it from the request.
+    ///
+    /// `Ok(Some(..))` when a shared rate store must be waited for: its
+    /// decision, the client, and what the size checks answered (a rate
+    /// refusal answers first, as in the in-memory order).
     #[inline]
     pub(super) fn check<B: Body>(
         &self,
         req: &Request<B>,
         peer: Option<IpAddr>,
-    ) -> Result<(), Rejection> {
+    ) -> Result<Option<Pending>, Rejection> {
         if self.filter_enabled || self.rate.is_some() {
             let ip = match peer {
                 Some(peer) => self.resolver.client_ip(peer, req.headers()),
@@ -150,11 +157,27 @@ impl Shared {
                 crate::ip_filter::check(&self.limits.ip_filter, ip)?;
             }
             if let Some(rate) = &self.rate {
-                crate::rate::check(rate, ip)?;
+                match crate::rate::check(rate, ip) {
+                    Verdict::Now(verdict) => verdict?,
+                    Verdict::Later(decision) => {
+                        return Ok(Some(Pending {
+                            decision,
+                            client: ip,
+                            sizes: self.size.check(req),
+                        }));
+                    }
+                }
             }
         }
-        self.size.check(req)
+        self.size.check(req).map(|()| None)
     }
+}
+
+/// A request waiting for a shared rate store's decision.
+pub(super) struct Pending {
+    pub(super) decision: RateDecision,
+    pub(super) client: IpAddr,
+    pub(super) sizes: Result<(), Rejection>,
 }
 
 impl<S> Layer<S> for LimitsLayer {

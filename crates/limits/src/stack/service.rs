@@ -1,5 +1,6 @@
 use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
+use crate::rate::RateFuture;
 use crate::size::RequestBody;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -40,12 +41,12 @@ impl<S> LimitsService<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for LimitsService<S>
 where
-    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>,
+    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>> + Clone,
     ReqBody: Body,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = RateFuture<S, Request<RequestBody<ReqBody>>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -53,11 +54,21 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        if let Err(rejection) = self.shared.check(&req, self.peer) {
-            return ResponseFuture::reject(rejection);
-        }
+        let pending = match self.shared.check(&req, self.peer) {
+            Ok(pending) => pending,
+            Err(rejection) => return RateFuture::decided(ResponseFuture::reject(rejection)),
+        };
         let limit = self.shared.size.limits.max_body;
         let req = req.map(|body| RequestBody::new(body, limit));
-        ResponseFuture::inner(self.inner.call(req))
+        match pending {
+            None => RateFuture::decided(ResponseFuture::inner(self.inner.call(req))),
+            Some(pending) => {
+                // The ready service goes with the request; this one polls
+                // its clone's readiness next time.
+                let clone = self.inner.clone();
+                let ready = std::mem::replace(&mut self.inner, clone);
+                RateFuture::deciding(pending.decision, pending.client, pending.sizes, ready, req)
+            }
+        }
     }
 }
