@@ -9,5 +9,6 @@ mod axum_limits;
 mod cli;
 mod colorpalette;
 mod floods;
+mod replica;
 mod router_wire;
 mod simple;
