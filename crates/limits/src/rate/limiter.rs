@@ -35,11 +35,11 @@ type Governor = RateLimiter<IpAddr, CountingStore, TokioClock, NoOpMiddleware<Na
 /// 100,000 tracked clients), or when you call [`sweep`](Self::sweep) yourself.
 /// Concurrent checks may overshoot the cap by at most one client per thread.
 ///
-/// **Shared across replicas.** Built with a [`RateStore::Redis`] store (the
+/// **Shared across replicas.** Built with a `RateStore::Redis` store (the
 /// `redis` feature), the budgets live in Redis instead and every replica
 /// pointed at it shares them: [`decide`](Self::decide) asks Redis (one round
 /// trip, at most the store's timeout) and falls back to the store's
-/// [`FailurePolicy`](crate::config::FailurePolicy) when it cannot answer. The
+/// `FailurePolicy` when it cannot answer. The
 /// client cap and the sweep then only concern the local fallback; Redis keys
 /// expire on their own once a client's budget is full again.
 ///
@@ -96,7 +96,7 @@ impl RateLimited {
 
     /// Whether the request was refused because the shared store could not
     /// decide in time and its policy is
-    /// [`FailClosed`](crate::config::FailurePolicy::FailClosed): the layers
+    /// `FailurePolicy::FailClosed`: the layers
     /// answer **503** with `Retry-After` instead of 429.
     pub fn is_unavailable(&self) -> bool {
         self.unavailable
@@ -247,7 +247,7 @@ impl ClientRateLimiter {
 
     /// Count one request from `ip` without waiting: the in-memory store's
     /// decision; with a shared store, the answer of its
-    /// [`FailurePolicy`](crate::config::FailurePolicy) (what a request gets
+    /// `FailurePolicy` (what a request gets
     /// while Redis is away). [`decide`](Self::decide) asks the store.
     pub fn check(&self, ip: IpAddr) -> Result<(), RateLimited> {
         #[cfg(feature = "redis")]

@@ -17,6 +17,21 @@
 //! edges; refused requests are not counted, so a client that backs off for
 //! `Retry-After` is served again.
 //!
+//! **Stores.** The budgets live in memory by default
+//! ([`RateStore::Memory`](crate::config::RateStore::Memory)): decided in `call`,
+//! the response future ready at once. With the `redis` feature,
+//! `RateStore::Redis` keeps them in Redis so that every replica of a service
+//! shares one budget per client: one GCRA decision per request in one Lua
+//! script run with `EVALSHA` (loaded again on `NOSCRIPT`) on one multiplexed
+//! connection per limiter, on Redis's clock, keyed `<prefix><client key>`
+//! (IPv6 by the same prefix as in memory), each key expiring once its budget
+//! is full again. A decision waits at most the store's timeout (default
+//! 50 ms); when Redis cannot answer, the store's `FailurePolicy` does
+//! (default: a local limiter at `per_second / replicas`) and keeps answering
+//! at once, without waiting, while a background probe pings Redis every
+//! 100 ms; sharing resumes on its first answer. Fail closed answers **503**
+//! with `Retry-After: 1`: the client did not spend its budget.
+//!
 //! With `per_second == 0` (the default) the layer passes every request through
 //! without resolving the client. Otherwise, with no peer address it answers 500
 //! and logs how to fix the setup.
