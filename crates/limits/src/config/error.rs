@@ -45,7 +45,7 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::InvalidRedisUrl { reason } => write!(
                 f,
-                "invalid Redis URL for the shared rate limit ({reason}): write                  redis://host:port/ or redis+unix:///path/to/socket"
+                "invalid Redis URL for the shared rate limit ({reason}): write redis://host:port/ or redis+unix:///path/to/socket"
             ),
             ConfigError::ZeroRedisTimeout => write!(
                 f,
