@@ -9,6 +9,7 @@ mod axum_limits;
 mod cli;
 mod colorpalette;
 mod floods;
+mod replica;
 mod router_wire;
 mod simple;
 mod websocket_echo;

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | [`connections`] | [`ConnectionLimiter`](connections::ConnectionLimiter) (accept loop) / [`ConnectionLimitLayer`](connections::ConnectionLimitLayer) (make-service) | 429 + `connection: close` (counts the peer address, see [below](#behind-a-reverse-proxy)) |
 //! | [`ip_filter`] | [`IpFilterLayer`](ip_filter::IpFilterLayer) | 403 |
-//! | [`rate`] | [`RateLimitLayer`](rate::RateLimitLayer) | 429 + `Retry-After` |
+//! | [`rate`] | [`RateLimitLayer`](rate::RateLimitLayer) | 429 + `Retry-After` (503 + `Retry-After` from a shared store that fails closed) |
 //! | [`size`] | [`SizeLimitLayer`](size::SizeLimitLayer) | 414, 431, 413 |
 //! | [`stack`] | [`LimitsLayer`](stack::LimitsLayer): IP filter → rate → sizes from one [`Limits`](config::Limits) | all of the above |
 //!
@@ -36,8 +36,15 @@
 //!
 //! Every item has one path: each layer, its service and its helpers live in
 //! the layer's module; what all layers share is at the root
-//! ([`ResponseBody`], [`empty_response`]) or in [`future`] (the one response
-//! future of every layer).
+//! ([`ResponseBody`], [`empty_response`]) or in [`future`] (the response
+//! future of every layer; the rate and stack layers wrap it in
+//! [`RateFuture`](rate::RateFuture), which can wait for a shared store).
+//!
+//! # Cargo features
+//!
+//! `redis` (off by default): [`RateStore::Redis`](config::RateStore), a rate
+//! limit shared by every replica of a service through Redis, with a failure
+//! policy for when Redis is away (see [`rate`]).
 //!
 //! # Behind a reverse proxy
 //!

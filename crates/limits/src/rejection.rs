@@ -32,6 +32,10 @@ pub(crate) enum Rejection {
     TooManyConnections { close: bool },
     /// 500: the layer cannot tell who the client is (a configuration error).
     MissingPeer,
+    /// 503: a shared rate limit could not decide and fails closed;
+    /// `Retry-After` in whole seconds. Only the rate limit builds it.
+    #[cfg_attr(not(feature = "rate"), allow(dead_code))]
+    Unavailable { retry_after_secs: u64 },
 }
 
 /// The `content-type` of every refusal: Qt's type for an empty body.
@@ -58,6 +62,7 @@ impl Rejection {
             Rejection::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Rejection::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::MissingPeer => StatusCode::INTERNAL_SERVER_ERROR,
+            Rejection::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -73,7 +78,9 @@ impl Rejection {
         );
         // `close` was decided with `may_close` where the version was known.
         let mut response = empty_response(self.status(), Version::HTTP_11, close, body);
-        if let Rejection::TooManyRequests { retry_after_secs } = self {
+        if let Rejection::TooManyRequests { retry_after_secs }
+        | Rejection::Unavailable { retry_after_secs } = self
+        {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
@@ -188,6 +195,13 @@ mod tests {
                 &[EMPTY[0], EMPTY[1], CLOSE],
             ),
             (Rejection::MissingPeer, 500, &EMPTY),
+            (
+                Rejection::Unavailable {
+                    retry_after_secs: 1,
+                },
+                503,
+                &[EMPTY[0], EMPTY[1], ("retry-after", "1")],
+            ),
         ];
         for (rejection, status, expected) in table {
             let response = rejection.into_response(());

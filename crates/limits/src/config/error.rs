@@ -23,6 +23,15 @@ pub enum ConfigError {
         /// The `postern-limits` feature it needs, such as `"rate"`.
         feature: &'static str,
     },
+    /// The Redis URL of a shared rate limit cannot be used.
+    InvalidRedisUrl {
+        /// Why (the URL itself is left out: it may hold a password).
+        reason: String,
+    },
+    /// The Redis timeout of a shared rate limit is zero.
+    ZeroRedisTimeout,
+    /// The local fallback of a shared rate limit divides by zero replicas.
+    ZeroReplicas,
 }
 
 impl fmt::Display for ConfigError {
@@ -45,6 +54,18 @@ impl fmt::Display for ConfigError {
                 f,
                 "the {setting} limit is set but this build has no `{feature}` feature: \
                  turn the feature on (postern-limits, or postern's feature of that name) or leave {setting} at its default"
+            ),
+            ConfigError::InvalidRedisUrl { reason } => write!(
+                f,
+                "invalid Redis URL for the shared rate limit ({reason}): write redis://host:port/ or redis+unix:///path/to/socket"
+            ),
+            ConfigError::ZeroRedisTimeout => write!(
+                f,
+                "the shared rate limit's Redis timeout is 0: set at least 1 ms (default 50 ms)"
+            ),
+            ConfigError::ZeroReplicas => write!(
+                f,
+                "the shared rate limit's local fallback has 0 replicas: set how many replicas share the limit (at least 1)"
             ),
         }
     }

@@ -1,6 +1,8 @@
 use std::time::Duration;
 
-use super::{ClientIpConfig, ConfigError, ConnectionLimits, IpFilter, RateLimit, SizeLimits};
+use super::{
+    ClientIpConfig, ConfigError, ConnectionLimits, IpFilter, RateLimit, RateStore, SizeLimits,
+};
 
 /// Every protection's configuration in one value.
 ///
@@ -19,6 +21,8 @@ pub struct Limits {
     /// cargo feature (on by default); without it [`validate`](Self::validate)
     /// says so.
     pub rate: RateLimit,
+    /// Where the rate limit keeps client budgets. Default: in memory.
+    pub rate_store: RateStore,
     /// Request size limits. Default: Qt's.
     pub sizes: SizeLimits,
     /// How the client IP is found. Default: the peer address only.
@@ -32,6 +36,7 @@ impl Limits {
             connections: ConnectionLimits::disabled(),
             ip_filter: IpFilter::default(),
             rate: RateLimit::disabled(),
+            rate_store: RateStore::Memory,
             sizes: SizeLimits::disabled(),
             client_ip: ClientIpConfig::default(),
         }
@@ -63,6 +68,7 @@ impl Limits {
             rate: RateLimit::default()
                 .with_per_second(100)
                 .with_sweep_interval(Duration::from_secs(10)),
+            rate_store: RateStore::Memory,
             sizes: SizeLimits::strict(),
             client_ip: ClientIpConfig::default(),
         }
@@ -72,7 +78,8 @@ impl Limits {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.connections.validate()?;
         self.features_built(cfg!(feature = "rate"), cfg!(feature = "ip-filter"))?;
-        self.rate.validate()
+        self.rate.validate()?;
+        self.rate_store.validate()
     }
 
     /// Refuse a limit that is set while its feature is left out of the build.

@@ -23,6 +23,7 @@ mod error;
 mod ip_filter;
 mod limits;
 mod rate;
+mod rate_store;
 mod sizes;
 
 pub use client_ip::{ClientIpConfig, ForwardedHeader};
@@ -31,4 +32,7 @@ pub use error::ConfigError;
 pub use ip_filter::{IpFilter, parse_subnet};
 pub use limits::Limits;
 pub use rate::RateLimit;
+pub use rate_store::RateStore;
+#[cfg(feature = "redis")]
+pub use rate_store::{FailurePolicy, RedisStore};
 pub use sizes::SizeLimits;

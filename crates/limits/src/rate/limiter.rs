@@ -10,9 +10,10 @@ use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::{Quota, RateLimiter};
 
+use super::RateDecision;
 use super::clock::TokioClock;
 use super::store::{CountingStore, Tracked};
-use crate::config::{ConfigError, RateLimit};
+use crate::config::{ConfigError, RateLimit, RateStore};
 use crate::key::client_key;
 
 type Governor = RateLimiter<IpAddr, CountingStore, TokioClock, NoOpMiddleware<Nanos>>;
@@ -34,6 +35,14 @@ type Governor = RateLimiter<IpAddr, CountingStore, TokioClock, NoOpMiddleware<Na
 /// 100,000 tracked clients), or when you call [`sweep`](Self::sweep) yourself.
 /// Concurrent checks may overshoot the cap by at most one client per thread.
 ///
+/// **Shared across replicas.** Built with a `RateStore::Redis` store (the
+/// `redis` feature), the budgets live in Redis instead and every replica
+/// pointed at it shares them: [`decide`](Self::decide) asks Redis (one round
+/// trip, at most the store's timeout) and falls back to the store's
+/// `FailurePolicy` when it cannot answer. The
+/// client cap and the sweep then only concern the local fallback; Redis keys
+/// expire on their own once a client's budget is full again.
+///
 /// Time comes from `tokio::time::Instant`, so `tokio::time::pause` drives it in
 /// tests; no tokio runtime is needed otherwise.
 #[derive(Clone)]
@@ -43,7 +52,12 @@ pub struct ClientRateLimiter {
 
 struct Shared {
     config: RateLimit,
+    enabled: bool,
+    /// The in-memory store, or a shared store's local fallback; `None` when
+    /// disabled or when the shared store's policy needs no local state.
     governor: Option<Governor>,
+    #[cfg(feature = "redis")]
+    redis: Option<Arc<super::redis::RedisBackend>>,
     tracked: Arc<Tracked>,
     sweep_every: u64,
     next_sweep: AtomicU64,
@@ -64,6 +78,7 @@ impl fmt::Debug for ClientRateLimiter {
 pub struct RateLimited {
     retry_after: Duration,
     over_client_cap: bool,
+    unavailable: bool,
 }
 
 impl RateLimited {
@@ -78,11 +93,25 @@ impl RateLimited {
     pub fn is_over_client_cap(&self) -> bool {
         self.over_client_cap
     }
+
+    /// Whether the request was refused because the shared store could not
+    /// decide in time and its policy is
+    /// `FailurePolicy::FailClosed`: the layers
+    /// answer **503** with `Retry-After` instead of 429.
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
+    }
 }
 
 impl fmt::Display for RateLimited {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.over_client_cap {
+        if self.unavailable {
+            write!(
+                f,
+                "the shared rate limit cannot decide now; retry after {:?}",
+                self.retry_after
+            )
+        } else if self.over_client_cap {
             write!(
                 f,
                 "too many clients tracked by the rate limiter; retry after {:?}",
@@ -113,9 +142,37 @@ impl ClientRateLimiter {
     /// A limiter for `config`, or what to fix in it. With `per_second == 0` the
     /// limiter admits everything and tracks nobody.
     pub fn try_new(config: RateLimit) -> Result<Self, ConfigError> {
+        ClientRateLimiter::try_with_store(config, &RateStore::Memory)
+    }
+
+    /// A limiter for `config` keeping its budgets in `store`, or what to fix.
+    ///
+    /// A Redis store connects on the first decision, from inside the tokio
+    /// runtime that serves requests.
+    pub fn try_with_store(config: RateLimit, store: &RateStore) -> Result<Self, ConfigError> {
         config.validate()?;
+        store.validate()?;
+        let enabled = config.is_enabled();
+        let local_per_second = match store {
+            RateStore::Memory => config.per_second,
+            #[cfg(feature = "redis")]
+            RateStore::Redis(redis) => match redis.on_failure {
+                crate::config::FailurePolicy::LocalFallback { replicas } => {
+                    (config.per_second / replicas.max(1)).max(u32::from(enabled))
+                }
+                _ => 0,
+            },
+        };
+        #[cfg(feature = "redis")]
+        let redis = match store {
+            RateStore::Redis(redis) if enabled => Some(Arc::new(super::redis::RedisBackend::new(
+                redis,
+                config.per_second,
+            )?)),
+            _ => None,
+        };
         let tracked = Arc::new(Tracked::default());
-        let governor = NonZeroU32::new(config.per_second).map(|n| {
+        let governor = NonZeroU32::new(local_per_second).map(|n| {
             RateLimiter::new(
                 Quota::per_second(n),
                 CountingStore(Arc::clone(&tracked)),
@@ -126,7 +183,10 @@ impl ClientRateLimiter {
         Ok(ClientRateLimiter {
             shared: Arc::new(Shared {
                 config,
+                enabled,
                 governor,
+                #[cfg(feature = "redis")]
+                redis,
                 tracked,
                 sweep_every,
                 next_sweep: AtomicU64::new(sweep_every),
@@ -142,11 +202,73 @@ impl ClientRateLimiter {
 
     /// Whether requests are limited at all (`per_second > 0`).
     pub fn is_enabled(&self) -> bool {
-        self.shared.governor.is_some()
+        self.shared.enabled
     }
 
-    /// Count one request from `ip` against its client's budget.
+    /// Whether the budgets live in a shared store (Redis), so
+    /// [`decide`](Self::decide) waits for a round trip.
+    pub fn is_shared(&self) -> bool {
+        #[cfg(feature = "redis")]
+        return self.shared.redis.is_some();
+        #[cfg(not(feature = "redis"))]
+        false
+    }
+
+    /// Count one request from `ip` against its client's budget, in the store
+    /// the limiter was built with: ready at once from memory, after one
+    /// round trip from Redis (never longer than the store's timeout).
+    #[inline]
+    pub fn decide(&self, ip: IpAddr) -> RateDecision {
+        #[cfg(feature = "redis")]
+        if self.shared.redis.is_some() {
+            let limiter = self.clone();
+            let key = self.client_key(ip);
+            return RateDecision::waiting(async move { limiter.ask_redis(key).await });
+        }
+        RateDecision::ready(self.check(ip))
+    }
+
+    #[cfg(feature = "redis")]
+    async fn ask_redis(&self, key: IpAddr) -> Result<(), RateLimited> {
+        use super::redis::Answer;
+        let Some(redis) = &self.shared.redis else {
+            return self.check(key);
+        };
+        match redis.ask(key, self.shared.config.ipv6_prefix).await {
+            Answer::Admit => Ok(()),
+            Answer::Refuse(retry_after) => Err(RateLimited {
+                retry_after,
+                over_client_cap: false,
+                unavailable: false,
+            }),
+            Answer::Failed => self.check(key),
+        }
+    }
+
+    /// Count one request from `ip` without waiting: the in-memory store's
+    /// decision; with a shared store, the answer of its
+    /// `FailurePolicy` (what a request gets
+    /// while Redis is away). [`decide`](Self::decide) asks the store.
     pub fn check(&self, ip: IpAddr) -> Result<(), RateLimited> {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.shared.redis {
+            match redis.store.on_failure {
+                crate::config::FailurePolicy::FailOpen => return Ok(()),
+                crate::config::FailurePolicy::FailClosed => {
+                    return Err(RateLimited {
+                        retry_after: Duration::from_secs(1),
+                        over_client_cap: false,
+                        unavailable: true,
+                    });
+                }
+                crate::config::FailurePolicy::LocalFallback { .. } => {}
+            }
+        }
+        self.check_local(ip)
+    }
+
+    #[inline]
+    fn check_local(&self, ip: IpAddr) -> Result<(), RateLimited> {
         let shared = &*self.shared;
         let Some(governor) = &shared.governor else {
             return Ok(());
@@ -161,6 +283,7 @@ impl ClientRateLimiter {
         governor.check_key(&key).map_err(|not_until| RateLimited {
             retry_after: not_until.wait_time_from(now),
             over_client_cap: false,
+            unavailable: false,
         })
     }
 
@@ -239,6 +362,7 @@ impl Shared {
         RateLimited {
             retry_after: Duration::from_nanos(next.saturating_sub(u64::from(now))),
             over_client_cap: true,
+            unavailable: false,
         }
     }
 }

@@ -17,6 +17,21 @@
 //! edges; refused requests are not counted, so a client that backs off for
 //! `Retry-After` is served again.
 //!
+//! **Stores.** The budgets live in memory by default
+//! ([`RateStore::Memory`](crate::config::RateStore::Memory)): decided in `call`,
+//! the response future ready at once. With the `redis` feature,
+//! `RateStore::Redis` keeps them in Redis so that every replica of a service
+//! shares one budget per client: one GCRA decision per request in one Lua
+//! script run with `EVALSHA` (loaded again on `NOSCRIPT`) on one multiplexed
+//! connection per limiter, on Redis's clock, keyed `<prefix><client key>`
+//! (IPv6 by the same prefix as in memory), each key expiring once its budget
+//! is full again. A decision waits at most the store's timeout (default
+//! 50 ms); when Redis cannot answer, the store's `FailurePolicy` does
+//! (default: a local limiter at `per_second / replicas`) and keeps answering
+//! at once, without waiting, while a background probe pings Redis every
+//! 100 ms; sharing resumes on its first answer. Fail closed answers **503**
+//! with `Retry-After: 1`: the client did not spend its budget.
+//!
 //! With `per_second == 0` (the default) the layer passes every request through
 //! without resolving the client. Otherwise, with no peer address it answers 500
 //! and logs how to fix the setup.
@@ -60,11 +75,17 @@
 //! ```
 
 mod clock;
+mod decision;
+mod future;
 mod layer;
 mod limiter;
+#[cfg(feature = "redis")]
+mod redis;
 mod service;
 mod store;
 
+pub use decision::RateDecision;
+pub use future::RateFuture;
 pub use layer::RateLimitLayer;
 pub use limiter::{ClientRateLimiter, RateLimited};
 pub use service::RateLimitService;
@@ -73,18 +94,41 @@ use std::net::IpAddr;
 
 use crate::rejection::{Rejection, retry_after_secs};
 
+/// The limiter's decision for a known client: at once (the in-memory store),
+/// or a decision to wait for (a shared store).
+pub(crate) enum Verdict {
+    Now(Result<(), Rejection>),
+    Later(RateDecision),
+}
+
 /// The limiter's decision for a known client.
 #[inline]
-pub(crate) fn check(limiter: &ClientRateLimiter, ip: IpAddr) -> Result<(), Rejection> {
-    limiter.check(ip).map_err(|limited| {
+pub(crate) fn check(limiter: &ClientRateLimiter, ip: IpAddr) -> Verdict {
+    let decision = limiter.decide(ip);
+    match decision.now() {
+        Some(result) => Verdict::Now(result.map_err(|limited| rejection(ip, limited))),
+        None => Verdict::Later(decision),
+    }
+}
+
+/// The refusal a client gets for `limited`: 429, or 503 when a shared store
+/// could not decide and fails closed.
+#[cold]
+pub(crate) fn rejection(ip: IpAddr, limited: RateLimited) -> Rejection {
+    let retry_after_secs = retry_after_secs(limited.retry_after());
+    if limited.is_unavailable() {
         tracing::debug!(
             target: "postern::limits",
             client = %ip,
-            over_client_cap = limited.is_over_client_cap(),
-            "refused by the rate limit (429)"
+            "refused: the shared rate limit cannot decide (503)"
         );
-        Rejection::TooManyRequests {
-            retry_after_secs: retry_after_secs(limited.retry_after()),
-        }
-    })
+        return Rejection::Unavailable { retry_after_secs };
+    }
+    tracing::debug!(
+        target: "postern::limits",
+        client = %ip,
+        over_client_cap = limited.is_over_client_cap(),
+        "refused by the rate limit (429)"
+    );
+    Rejection::TooManyRequests { retry_after_secs }
 }

@@ -1,6 +1,8 @@
 use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
 use std::sync::Arc;
+
+use super::{RateFuture, Verdict};
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
@@ -30,11 +32,11 @@ impl<S> RateLimitService<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimitService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = RateFuture<S, Request<ReqBody>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -44,14 +46,24 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let shared = &*self.shared;
         if let Some(limiter) = &shared.limiter {
-            let verdict = shared
-                .resolver
-                .resolve_for(&req, "rate")
-                .and_then(|ip| super::check(limiter, ip));
-            if let Err(rejection) = verdict {
-                return ResponseFuture::reject(rejection);
+            let ip = match shared.resolver.resolve_for(&req, "rate") {
+                Ok(ip) => ip,
+                Err(rejection) => return RateFuture::decided(ResponseFuture::reject(rejection)),
+            };
+            match super::check(limiter, ip) {
+                Verdict::Now(Ok(())) => {}
+                Verdict::Now(Err(rejection)) => {
+                    return RateFuture::decided(ResponseFuture::reject(rejection));
+                }
+                Verdict::Later(decision) => {
+                    // The ready service goes with the request; this one
+                    // polls its clone's readiness next time.
+                    let clone = self.inner.clone();
+                    let ready = std::mem::replace(&mut self.inner, clone);
+                    return RateFuture::deciding(decision, ip, Ok(()), ready, req);
+                }
             }
         }
-        ResponseFuture::inner(self.inner.call(req))
+        RateFuture::decided(ResponseFuture::inner(self.inner.call(req)))
     }
 }

@@ -9,7 +9,7 @@ use super::LimitsService;
 use crate::client_ip::{ClientIpResolver, PeerAccessor};
 use crate::config::{ConfigError, Limits};
 #[cfg(feature = "rate")]
-use crate::rate::ClientRateLimiter;
+use crate::rate::{ClientRateLimiter, RateDecision, Verdict};
 use crate::rejection::Rejection;
 use crate::size::SizeCheck;
 
@@ -75,7 +75,8 @@ impl LimitsLayer {
         let resolver = ClientIpResolver::new(&limits.client_ip)
             .with_peer_accessor(self.shared.resolver.peer_accessor());
         #[cfg(feature = "rate")]
-        let keep = (limits.rate == self.shared.limits.rate)
+        let keep = (limits.rate == self.shared.limits.rate
+            && limits.rate_store == self.shared.limits.rate_store)
             .then(|| self.shared.rate.clone())
             .flatten();
         LimitsLayer::build(
@@ -95,7 +96,10 @@ impl LimitsLayer {
         #[cfg(feature = "rate")]
         let rate = match rate {
             Some(limiter) => Some(limiter),
-            None if limits.rate.is_enabled() => Some(ClientRateLimiter::try_new(limits.rate)?),
+            None if limits.rate.is_enabled() => Some(ClientRateLimiter::try_with_store(
+                limits.rate,
+                &limits.rate_store,
+            )?),
             None => None,
         };
         Ok(LimitsLayer {
@@ -152,12 +156,16 @@ impl Shared {
     /// Every check, in order. `peer` is the connection's peer when the
     /// service was built for one connection; otherwise the peer accessor
     /// reads it from the request.
+    ///
+    /// `Ok(Some(..))` when a shared rate store must be waited for: its
+    /// decision, the client, and what the size checks answered (a rate
+    /// refusal answers first, as in the in-memory order).
     #[inline]
     pub(super) fn check<B: Body>(
         &self,
         req: &Request<B>,
         peer: Option<IpAddr>,
-    ) -> Result<(), Rejection> {
+    ) -> Result<Option<Pending>, Rejection> {
         #[cfg(feature = "rate")]
         let rate = self.rate.as_ref();
         #[cfg(not(feature = "rate"))]
@@ -175,14 +183,35 @@ impl Shared {
             }
             #[cfg(feature = "rate")]
             if let Some(rate) = rate {
-                crate::rate::check(rate, ip)?;
+                match crate::rate::check(rate, ip) {
+                    Verdict::Now(verdict) => verdict?,
+                    Verdict::Later(decision) => {
+                        return Ok(Some(Pending {
+                            decision,
+                            client: ip,
+                            sizes: self.size.check(req),
+                        }));
+                    }
+                }
             }
             #[cfg(not(any(feature = "rate", feature = "ip-filter")))]
             let _ = ip;
         }
-        self.size.check(req)
+        self.size.check(req).map(|()| None)
     }
 }
+
+/// A request waiting for a shared rate store's decision.
+#[cfg(feature = "rate")]
+pub(super) struct Pending {
+    pub(super) decision: RateDecision,
+    pub(super) client: IpAddr,
+    pub(super) sizes: Result<(), Rejection>,
+}
+
+/// Without the rate limit nothing is ever waited for.
+#[cfg(not(feature = "rate"))]
+pub(super) enum Pending {}
 
 impl<S> Layer<S> for LimitsLayer {
     type Service = LimitsService<S>;

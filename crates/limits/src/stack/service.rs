@@ -1,5 +1,7 @@
 use crate::body::ResponseBody;
 use crate::future::ResponseFuture;
+#[cfg(feature = "rate")]
+use crate::rate::RateFuture;
 use crate::size::RequestBody;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -40,11 +42,14 @@ impl<S> LimitsService<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for LimitsService<S>
 where
-    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>,
+    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>> + Clone,
     ReqBody: Body,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
+    #[cfg(feature = "rate")]
+    type Future = RateFuture<S, Request<RequestBody<ReqBody>>>;
+    #[cfg(not(feature = "rate"))]
     type Future = ResponseFuture<S::Future>;
 
     #[inline]
@@ -53,11 +58,38 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        if let Err(rejection) = self.shared.check(&req, self.peer) {
-            return ResponseFuture::reject(rejection);
-        }
+        let pending = match self.shared.check(&req, self.peer) {
+            Ok(pending) => pending,
+            Err(rejection) => return decided(ResponseFuture::reject(rejection)),
+        };
         let limit = self.shared.size.limits.max_body;
         let req = req.map(|body| RequestBody::new(body, limit));
-        ResponseFuture::inner(self.inner.call(req))
+        match pending {
+            None => decided(ResponseFuture::inner(self.inner.call(req))),
+            #[cfg(not(feature = "rate"))]
+            Some(never) => match never {},
+            #[cfg(feature = "rate")]
+            Some(pending) => {
+                // The ready service goes with the request; this one polls
+                // its clone's readiness next time.
+                let clone = self.inner.clone();
+                let ready = std::mem::replace(&mut self.inner, clone);
+                RateFuture::deciding(pending.decision, pending.client, pending.sizes, ready, req)
+            }
+        }
     }
+}
+
+/// A response future decided in `call`, in the service's future type.
+#[cfg(feature = "rate")]
+#[inline]
+fn decided<S: Service<R>, R>(future: ResponseFuture<S::Future>) -> RateFuture<S, R> {
+    RateFuture::decided(future)
+}
+
+/// A response future decided in `call`, in the service's future type.
+#[cfg(not(feature = "rate"))]
+#[inline]
+fn decided<F>(future: ResponseFuture<F>) -> ResponseFuture<F> {
+    future
 }
