@@ -129,6 +129,9 @@ mod request;
 mod responder;
 mod response;
 mod server;
+#[cfg(feature = "ws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
+pub mod websocket;
 
 pub use abstract_server::{AbstractHttpServer, Handled};
 pub use body::{BodyError, BodyPolicy, BodyStream};
