@@ -811,3 +811,110 @@ async fn shutdown_sends_1001_and_waits_for_the_close_handshake() {
     assert_eq!(report.cut, 0);
     assert!(report.drained);
 }
+
+#[tokio::test]
+async fn shutdown_closes_http2_websockets_with_1001_too() {
+    let hub = accept_all();
+    echo_pending(&hub);
+    let (running, addr) = start_probe(Configuration::default(), &hub).await;
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let (mut send, conn) = within(
+        "HTTP/2 handshake",
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp)),
+    )
+    .await
+    .expect("handshake");
+    let conn = tokio::spawn(conn);
+    let response = within(
+        "CONNECT",
+        send.send_request(extended_connect(&addr.to_string(), "/h2")),
+    )
+    .await
+    .expect("a response");
+    let upgraded = within("upgrade", hyper::upgrade::on(response))
+        .await
+        .expect("upgraded");
+    let mut client = ClientBuilder::new().take_over(TokioIo::new(upgraded));
+    round_trip(&mut client, "before shutdown").await;
+    let shutdown = tokio::spawn(running.shutdown(Duration::from_secs(5)));
+    assert_eq!(
+        close_frame(&mut client).await,
+        (1001, "server shutting down".to_owned())
+    );
+    assert!(within("end", client.next()).await.is_none());
+    drop(client);
+    let report = within("shutdown", shutdown).await.expect("task");
+    assert_eq!((report.cut, report.drained), (0, true));
+    within("the connection ends", conn)
+        .await
+        .expect("task")
+        .expect("a clean end");
+}
+
+#[tokio::test]
+async fn serve_offers_extended_connect_when_the_builder_says_so() {
+    let hub = accept_all();
+    echo_pending(&hub);
+    let running = crate::support::serve(
+        Configuration::default(),
+        |builder| on_loopback(builder).http2_extended_connect(true),
+        postern_core::HttpService::new(Probe { hub: hub.clone() }),
+    )
+    .await;
+    let addr = running.addr();
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let (mut send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .expect("handshake");
+    tokio::spawn(conn);
+    let response = within(
+        "CONNECT",
+        send.send_request(extended_connect(&addr.to_string(), "/served")),
+    )
+    .await
+    .expect("a response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let upgraded = within("upgrade", hyper::upgrade::on(response))
+        .await
+        .expect("upgraded");
+    let mut client = ClientBuilder::new().take_over(TokioIo::new(upgraded));
+    round_trip(&mut client, "through serve").await;
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_holds_back_send_then_times_out() {
+    let config = WebSocketConfig::default()
+        .max_buffered_outgoing(16 * 1024)
+        .write_timeout(Duration::from_millis(200));
+    let hub = WebSocketUpgrades::with_config(config);
+    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let (running, addr) = start_probe(Configuration::default(), &hub).await;
+    // Upgraded, then never read from.
+    let mut raw = Raw::connect(addr).await;
+    assert_eq!(raw.roundtrip(upgrade_request("/", "")).await.status, 101);
+    let mut socket = within("pending", hub.next_connection())
+        .await
+        .expect("a connection")
+        .into_socket();
+    let chunk = Bytes::from(vec![0u8; 64 * 1024]);
+    let mut sent = 0usize;
+    let error = within("send to fail", async {
+        loop {
+            match socket.send(Message::binary(chunk.clone())).await {
+                Ok(()) => sent += chunk.len(),
+                Err(error) => return error,
+            }
+        }
+    })
+    .await;
+    assert!(error.is_timeout(), "{error}");
+    // What went out is what the kernel's buffers took, not an unbounded queue.
+    assert!(
+        sent < 64 * 1024 * 1024,
+        "{sent} bytes sent to a client that reads nothing"
+    );
+    assert!(socket.send(Message::text("after")).await.is_err());
+    drop(socket);
+    wait_live(&running, 0).await;
+}

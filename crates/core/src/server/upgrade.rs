@@ -9,7 +9,9 @@ use std::sync::atomic::Ordering;
 use tokio::sync::watch;
 
 use super::activity::{Activity, InFlight};
-use super::conn::{Ending, stopped};
+#[cfg(feature = "http1")]
+use super::conn::Ending;
+use super::conn::stopped;
 use super::shared::Phase;
 
 /// Put in the extensions of a request that may be an upgrade (by its
@@ -73,6 +75,7 @@ impl Drop for UpgradeContext {
 /// After hyper handed an HTTP/1 connection over: wait until its sockets are
 /// dropped, so the connection's permit and live count last as long as they
 /// do. At the shutdown deadline the connection counts as cut.
+#[cfg(feature = "http1")]
 pub(crate) async fn outlive(activity: &Activity, mut phase: watch::Receiver<Phase>) -> Ending {
     let mut watching = true;
     loop {
