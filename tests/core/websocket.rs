@@ -166,6 +166,15 @@ async fn close_frame<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
+/// The server socket ends, giving at most the client's close frame first.
+async fn assert_ends(socket: &mut postern_core::websocket::WebSocket) {
+    while let Some(item) = within("the socket's end", socket.recv()).await {
+        let message = item.expect("no error after the close");
+        assert_eq!(message.kind(), postern_core::websocket::MessageKind::Close);
+    }
+    assert!(socket.is_closed());
+}
+
 // ---------------------------------------------------------------------------
 // Qt's cases
 
@@ -601,6 +610,50 @@ async fn a_message_over_the_size_limit_is_closed_with_1009() {
     assert!(error.is_message_too_big(), "{error}");
     let (code, _reason) = close_frame(&mut client).await;
     assert_eq!(code, 1009);
+    assert!(within("client end", client.next()).await.is_none());
+    assert_ends(&mut socket).await;
+}
+
+#[tokio::test]
+async fn a_fragmented_message_over_the_size_limit_is_closed_with_1009() {
+    let hub = WebSocketUpgrades::with_config(WebSocketConfig::default().max_message_size(16));
+    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let (_running, addr) = start_probe(Configuration::default(), &hub).await;
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    // Frames of 8 bytes: each fits, the message does not.
+    let (mut client, _) = ClientBuilder::new()
+        .uri(&format!("ws://{addr}/"))
+        .expect("a ws URI")
+        .config(tokio_websockets::Config::default().frame_size(8))
+        .connect_on(tcp)
+        .await
+        .expect("upgraded");
+    let mut socket = within("pending", hub.next_connection())
+        .await
+        .expect("a connection")
+        .into_socket();
+    client
+        .send(tokio_websockets::Message::binary(vec![1u8; 16]))
+        .await
+        .expect("send");
+    let fits = within("recv", socket.recv())
+        .await
+        .expect("a message")
+        .expect("ok");
+    assert_eq!(fits.as_bytes().len(), 16);
+    client
+        .send(tokio_websockets::Message::binary(vec![2u8; 17]))
+        .await
+        .expect("send");
+    let error = within("recv", socket.recv())
+        .await
+        .expect("an item")
+        .expect_err("too big");
+    assert!(error.is_message_too_big(), "{error}");
+    let (code, _reason) = close_frame(&mut client).await;
+    assert_eq!(code, 1009);
+    assert!(within("client end", client.next()).await.is_none());
+    assert_ends(&mut socket).await;
 }
 
 #[tokio::test]

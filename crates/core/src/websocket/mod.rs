@@ -87,6 +87,12 @@
 //! - An accepted request with a bad key gets 400, a version other than 13
 //!   gets 426 with `Sec-WebSocket-Version: 13`; Qt leaves that to
 //!   QWebSocketServer.
+//! - An upgrade request nobody answers gets the missing handler's answer
+//!   and the connection stays open for more HTTP requests (Qt disconnects
+//!   after it): a refused upgrade leaves HTTP/1.1 usable.
+//! - Accepted sockets still waiting in the queue when the server shuts down
+//!   are not read, so they get no close frame: they count as cut at the
+//!   deadline. Take them (or use routes) to have them closed with 1001.
 //! - No subprotocol (`Sec-WebSocket-Protocol`) or extension (compression)
 //!   is negotiated.
 

@@ -248,14 +248,25 @@ impl Stream for WebSocket {
                     return Poll::Ready(Some(Ok(Message(message))));
                 }
                 Poll::Ready(Some(Err(error))) => {
-                    // The engine queued the close frame the error calls for
-                    // (1002, 1007, 1009): send it now, while the caller may
-                    // still drop the socket on this error.
-                    let _ = Pin::new(&mut this.engine).poll_flush(cx);
                     let error = WebSocketError::from_engine(error);
                     if error.is_io() {
                         this.done = true;
+                        return Poll::Ready(Some(Err(error)));
                     }
+                    // A bad frame has its close frame (1002, 1007, 1009)
+                    // queued by the engine already, which refuses a second
+                    // one; a fragmented message over the limit does not.
+                    if !this.closing {
+                        let code = if error.is_message_too_big() {
+                            CloseCode::MESSAGE_TOO_BIG
+                        } else {
+                            CloseCode::PROTOCOL_ERROR
+                        };
+                        this.start_close(code, "");
+                    }
+                    // Sent now, while the caller may still drop the socket
+                    // on this error.
+                    let _ = Pin::new(&mut this.engine).poll_flush(cx);
                     return Poll::Ready(Some(Err(error)));
                 }
                 Poll::Ready(None) => {
