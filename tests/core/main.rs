@@ -28,3 +28,4 @@ mod tower;
 #[cfg(unix)]
 mod unix;
 mod websocket;
+mod websocket_load;
