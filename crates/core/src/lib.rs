@@ -142,8 +142,14 @@ pub use responder::{
 };
 pub use response::{IntoResponse, Response};
 pub use server::{
-    BodyTimedOut, IncomingBody, ListenAddr, RequestBody, RunningServer, ServeService, Server,
-    ServerBuilder, ServerStats, ShutdownReport,
+    BodyTimedOut, IncomingBody, Listen, ListenAddr, RequestBody, RunningServer, ServeService,
+    Server, ServerBuilder, ServerStats, ShutdownReport,
+};
+#[cfg(feature = "proxy-protocol")]
+#[cfg_attr(docsrs, doc(cfg(feature = "proxy-protocol")))]
+pub use server::{
+    ProxyAddresses, ProxyHeader, ProxyHeaderError, ProxyProtocol, ProxySsl, ProxyStream,
+    ProxyVersion, read_proxy_header,
 };
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]

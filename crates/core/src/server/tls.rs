@@ -1,7 +1,7 @@
 //! TLS listeners: rustls with the ring provider, passed explicitly.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use rustls::ServerConfig;
 use rustls::crypto::CryptoProvider;
@@ -105,6 +105,34 @@ impl TlsConfig {
 
     pub(crate) fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
         tokio_rustls::TlsAcceptor::from(Arc::clone(&self.config))
+    }
+}
+
+/// A TLS listener's config, replaceable while it runs: each accepted
+/// connection takes the one in force (a read lock per connection, never per
+/// request); connections already open keep theirs.
+pub(crate) struct TlsSlot(RwLock<tokio_rustls::TlsAcceptor>);
+
+impl TlsSlot {
+    pub(crate) fn new(config: &TlsConfig) -> Arc<TlsSlot> {
+        Arc::new(TlsSlot(RwLock::new(config.acceptor())))
+    }
+
+    /// The acceptor for the next handshake.
+    pub(crate) fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        match self.0.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Use `config` from the next handshake on.
+    pub(crate) fn set(&self, config: &TlsConfig) {
+        let acceptor = config.acceptor();
+        match self.0.write() {
+            Ok(mut guard) => *guard = acceptor,
+            Err(poisoned) => *poisoned.into_inner() = acceptor,
+        }
     }
 }
 
