@@ -26,6 +26,7 @@ mod streaming;
 mod strict;
 mod timeouts;
 mod tls;
+mod tls_reload;
 mod tower;
 #[cfg(unix)]
 mod unix;

@@ -145,15 +145,15 @@ pub use server::{
     BodyTimedOut, IncomingBody, Listen, ListenAddr, RequestBody, RunningServer, ServeService,
     Server, ServerBuilder, ServerStats, ShutdownReport,
 };
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use server::{CertError, PemFile, ReloadingCert, SniCerts, TlsConfig, ring_provider};
 #[cfg(feature = "proxy-protocol")]
 #[cfg_attr(docsrs, doc(cfg(feature = "proxy-protocol")))]
 pub use server::{
     ProxyAddresses, ProxyHeader, ProxyHeaderError, ProxyProtocol, ProxySsl, ProxyStream,
     ProxyVersion, read_proxy_header,
 };
-#[cfg(feature = "tls")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
-pub use server::{TlsConfig, ring_provider};
 
 pub use bytes;
 pub use http;

@@ -37,7 +37,7 @@ pub use proxy::{
 };
 pub use serve_service::ServeService;
 #[cfg(feature = "tls")]
-pub use tls::{TlsConfig, ring_provider};
+pub use tls::{CertError, PemFile, ReloadingCert, SniCerts, TlsConfig, ring_provider};
 
 use crate::{AbstractHttpServer, Configuration, Error, HttpService};
 use listen::ListenKind;
