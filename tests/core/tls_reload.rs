@@ -132,6 +132,9 @@ async fn set_tls_config_applies_to_new_handshakes_only() {
     );
 }
 
+/// Whether an error is the expected variant.
+type Is = fn(&CertError) -> bool;
+
 fn write(dir: &Path, cert: &str, key: &str) {
     std::fs::write(dir.join("cert.pem"), cert).expect("write cert");
     std::fs::write(dir.join("key.pem"), key).expect("write key");
@@ -156,7 +159,7 @@ async fn reloading_cert_swaps_and_refuses_bad_pairs() {
     assert_eq!(served(addr, &trust, "localhost").await, b.der);
 
     let half = &c.cert_pem[..c.cert_pem.len() / 2];
-    let bad: [(&str, &str, &str, fn(&CertError) -> bool); 4] = [
+    let bad: [(&str, &str, &str, Is); 4] = [
         (
             half,
             &c.key_pem,

@@ -31,9 +31,11 @@
 //! ```
 //!
 //! # Cargo features
-//! `http1`, `http2`, `tls` (rustls with ring) and `json` (serde_json), all on by
-//! default. `default-features = false, features = ["http1"]` builds an HTTP/1
-//! server without rustls or h2.
+//! `http1`, `http2`, `tls` (rustls with ring), `json` (serde_json) and
+//! `proxy-protocol` (PROXY protocol v1/v2 headers on listeners that opt in:
+//! [`Listen::proxy_protocol`]), all on by default.
+//! `default-features = false, features = ["http1"]` builds an HTTP/1 server
+//! without rustls or h2.
 //!
 //! # What the server guarantees
 //! - **Strict HTTP/1 framing.** A request hyper accepts but which is

@@ -158,7 +158,7 @@ impl std::error::Error for ProxyHeaderError {}
 pub(crate) enum Parsed {
     /// A whole header, `len` bytes long; the bytes after it are the
     /// connection's own.
-    Header(ProxyHeader, usize),
+    Header(Box<ProxyHeader>, usize),
     /// More bytes could still make a header.
     Incomplete,
     /// They never will.
@@ -186,7 +186,7 @@ pub(crate) fn parse(input: &[u8], proxy_addr: Option<SocketAddr>) -> Parsed {
         }
         return match result {
             Ok(header) => match from_v2(&header, proxy_addr) {
-                Ok(parsed) => Parsed::Header(parsed, header.len()),
+                Ok(parsed) => Parsed::Header(Box::new(parsed), header.len()),
                 Err(error) => Parsed::Invalid(error),
             },
             Err(error) => Parsed::Invalid(ProxyHeaderError::Malformed(error.to_string())),
@@ -246,7 +246,7 @@ fn parse_v1(input: &[u8], proxy_addr: Option<SocketAddr>) -> Parsed {
         ssl: None,
         tlvs: Vec::new(),
     };
-    Parsed::Header(parsed, lf + 1)
+    Parsed::Header(Box::new(parsed), lf + 1)
 }
 
 fn from_v2(
@@ -348,7 +348,7 @@ mod tests {
 
     fn header(input: &[u8]) -> (ProxyHeader, usize) {
         match parse(input, None) {
-            Parsed::Header(parsed, len) => (parsed, len),
+            Parsed::Header(parsed, len) => (*parsed, len),
             other => panic!("{input:?}: {other:?}"),
         }
     }

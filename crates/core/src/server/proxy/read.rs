@@ -73,7 +73,7 @@ async fn read<I: AsyncRead + Unpin>(
             Parsed::Header(header, used) => {
                 buf.truncate(len);
                 buf.drain(..used);
-                return Ok((header, ProxyStream::new(io, buf)));
+                return Ok((*header, ProxyStream::new(io, buf)));
             }
             Parsed::Invalid(error) => return Err(error),
             Parsed::Incomplete if len == buf.len() => return Err(ProxyHeaderError::TooLong),
