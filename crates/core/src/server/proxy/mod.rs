@@ -63,6 +63,13 @@ pub use read::{ProxyStream, read_proxy_header};
 /// never read as a header); the header timeout is 5 s. On a Unix socket
 /// every peer counts as trusted (the socket file's permissions decide who
 /// connects), so every connection must send a header.
+///
+/// A trusted peer's connection is counted against the connection caps
+/// once its header is read, by the client address in it (by the proxy's
+/// own address for `LOCAL`, `UNKNOWN` and Unix-family headers); over the
+/// caps, a plain connection gets the caps' 429 and a TLS one is closed
+/// before its handshake, as direct clients are. Until then it counts only
+/// as a live connection, for at most the header timeout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProxyProtocol {
     trusted: Vec<IpNet>,
