@@ -466,7 +466,10 @@ fn proxy_first<M: MakeConnService>(
         _ => None,
     };
     #[cfg(not(feature = "tls"))]
-    let _ = bound;
+    let acceptor: Option<Acceptor> = {
+        let _ = bound;
+        None
+    };
     let guard = LiveGuard::new(shared);
     let shared = Arc::clone(shared);
     let proxy = Arc::clone(proxy);
@@ -475,25 +478,15 @@ fn proxy_first<M: MakeConnService>(
         let ending = match accepted {
             Accepted::Tcp(stream, peer) => {
                 let _ = stream.set_nodelay(true);
-                let local = stream.local_addr().ok();
-                #[cfg(feature = "tls")]
-                if let Some(acceptor) = acceptor {
-                    let serve = ProxiedConn {
-                        transport: Transport::Tls,
-                        peer: Some(peer),
-                        local,
-                    };
-                    return finish(
-                        &shared,
-                        serve.run(&shared, stream, &proxy, Some(acceptor)).await,
-                    );
-                }
                 let serve = ProxiedConn {
-                    transport: Transport::Tcp,
+                    transport: match acceptor {
+                        Some(_) => Transport::Tls,
+                        None => Transport::Tcp,
+                    },
                     peer: Some(peer),
-                    local,
+                    local: stream.local_addr().ok(),
                 };
-                serve.run(&shared, stream, &proxy, None).await
+                serve.run(&shared, stream, &proxy, acceptor).await
             }
             #[cfg(unix)]
             Accepted::Unix(stream) => {
@@ -517,6 +510,12 @@ fn finish<M>(shared: &Shared<M>, ending: Ending) {
     }
 }
 
+/// What a TLS listener handshakes with (nothing without the feature).
+#[cfg(all(feature = "proxy-protocol", feature = "tls"))]
+type Acceptor = tokio_rustls::TlsAcceptor;
+#[cfg(all(feature = "proxy-protocol", not(feature = "tls")))]
+type Acceptor = std::convert::Infallible;
+
 /// A trusted peer's connection, before its PROXY header is read.
 #[cfg(feature = "proxy-protocol")]
 struct ProxiedConn {
@@ -536,8 +535,7 @@ impl ProxiedConn {
         shared: &Arc<Shared<M>>,
         stream: I,
         proxy: &crate::ProxyProtocol,
-        #[cfg(feature = "tls")] acceptor: Option<tokio_rustls::TlsAcceptor>,
-        #[cfg(not(feature = "tls"))] acceptor: Option<std::convert::Infallible>,
+        acceptor: Option<Acceptor>,
     ) -> Ending {
         let ProxiedConn {
             transport,
