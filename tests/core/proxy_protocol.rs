@@ -454,3 +454,33 @@ async fn limits_see_the_proxied_address() {
         "remote=192.0.2.4:40000 V1 local=false via=127.0.0.1"
     );
 }
+
+/// The PROXY protocol is per listener: one added to a running server reads
+/// headers while the plain listener next to it takes the same bytes as HTTP.
+#[tokio::test]
+async fn per_listener_on_a_running_server() {
+    let running = Server::builder()
+        .bind_tcp("127.0.0.1:0")
+        .serve_abstract(WhoAmI)
+        .await
+        .expect("serve");
+    let plain = running.listeners()[0].socket_addr().expect("TCP");
+    let proxied = running
+        .bind(
+            Listen::tcp("127.0.0.1:0")
+                .proxy_protocol(ProxyProtocol::from(["127.0.0.1/32".parse().expect("net")])),
+        )
+        .await
+        .expect("bind")
+        .socket_addr()
+        .expect("TCP");
+    let input = with(b"PROXY TCP4 192.0.2.7 198.51.100.1 40000 80\r\n", GET);
+    let (answer, _) = exchange(proxied, &input).await;
+    assert_eq!(
+        body_of(&answer),
+        "remote=192.0.2.7:40000 V1 local=false via=127.0.0.1"
+    );
+    let (answer, _) = exchange(plain, &input).await;
+    let response = crate::support::RawResponse::parse(&answer);
+    assert_eq!(response.status_line, "HTTP/1.1 400 Bad Request");
+}
