@@ -82,8 +82,7 @@ impl fmt::Debug for SniCerts {
 
 impl ResolvesServerCert for SniCerts {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        // rustls hands the name over lowercased already.
-        let name = hello.server_name().map(str::to_owned);
+        let name = hello.server_name().map(str::to_ascii_lowercase);
         self.pick(name.as_deref())?.resolve(hello)
     }
 }
