@@ -30,3 +30,4 @@ mod tls_reload;
 mod tower;
 #[cfg(unix)]
 mod unix;
+mod websocket;

@@ -31,11 +31,12 @@
 //! ```
 //!
 //! # Cargo features
-//! `http1`, `http2`, `tls` (rustls with ring), `json` (serde_json) and
-//! `proxy-protocol` (PROXY protocol v1/v2 headers on listeners that opt in:
+//! `http1`, `http2`, `tls` (rustls with ring), `json` (serde_json), `ws`
+//! (WebSocket upgrades, the [`websocket`] module) and `proxy-protocol`
+//! (PROXY protocol v1/v2 headers on listeners that opt in:
 //! [`Listen::proxy_protocol`]), all on by default.
-//! `default-features = false, features = ["http1"]` builds an HTTP/1 server
-//! without rustls or h2.
+//! `default-features = false, features = ["http1"]` builds an HTTP/1
+//! server without rustls, h2 or a WebSocket engine.
 //!
 //! # What the server guarantees
 //! - **Strict HTTP/1 framing.** A request hyper accepts but which is
@@ -108,6 +109,8 @@
 //!   when it stays full).
 //! - A handler runs to completion when its client goes away, as in Qt, but
 //!   in a task of its own: the server does not wait for it at shutdown.
+//! - WebSocket upgrades pass the limits first and work over HTTP/2 too; the
+//!   [`websocket`] module lists the other differences.
 //! - Informational (1xx) responses other than hyper's automatic
 //!   `100 Continue` cannot be written: hyper's server has no API for them.
 //!
@@ -131,6 +134,9 @@ mod request;
 mod responder;
 mod response;
 mod server;
+#[cfg(feature = "ws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
+pub mod websocket;
 
 pub use abstract_server::{AbstractHttpServer, Handled};
 pub use body::{BodyError, BodyPolicy, BodyStream};
