@@ -17,7 +17,7 @@ seconds=${1:-30}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(route_patterns client_ip limits_stack connection)
+  targets=(route_patterns client_ip limits_stack connection proxy_header)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

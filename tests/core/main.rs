@@ -16,6 +16,8 @@ mod http2;
 mod ipv6;
 mod limits;
 mod listeners;
+#[cfg(feature = "proxy-protocol")]
+mod proxy_protocol;
 mod refusal_cap;
 mod shutdown;
 mod shutdown_load;
@@ -24,6 +26,7 @@ mod streaming;
 mod strict;
 mod timeouts;
 mod tls;
+mod tls_reload;
 mod tower;
 #[cfg(unix)]
 mod unix;

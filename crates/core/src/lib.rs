@@ -31,8 +31,10 @@
 //! ```
 //!
 //! # Cargo features
-//! `http1`, `http2`, `tls` (rustls with ring), `json` (serde_json) and `ws`
-//! (WebSocket upgrades, the [`websocket`] module), all on by default.
+//! `http1`, `http2`, `tls` (rustls with ring), `json` (serde_json), `ws`
+//! (WebSocket upgrades, the [`websocket`] module) and `proxy-protocol`
+//! (PROXY protocol v1/v2 headers on listeners that opt in:
+//! [`Listen::proxy_protocol`]), all on by default.
 //! `default-features = false, features = ["http1"]` builds an HTTP/1
 //! server without rustls, h2 or a WebSocket engine.
 //!
@@ -148,12 +150,18 @@ pub use responder::{
 };
 pub use response::{IntoResponse, Response};
 pub use server::{
-    BodyTimedOut, IncomingBody, ListenAddr, RequestBody, RunningServer, ServeService, Server,
-    ServerBuilder, ServerStats, ShutdownReport,
+    BodyTimedOut, IncomingBody, Listen, ListenAddr, RequestBody, RunningServer, ServeService,
+    Server, ServerBuilder, ServerStats, ShutdownReport,
 };
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
-pub use server::{TlsConfig, ring_provider};
+pub use server::{CertError, PemFile, ReloadingCert, SniCerts, TlsConfig, ring_provider};
+#[cfg(feature = "proxy-protocol")]
+#[cfg_attr(docsrs, doc(cfg(feature = "proxy-protocol")))]
+pub use server::{
+    ProxyAddresses, ProxyHeader, ProxyHeaderError, ProxyProtocol, ProxySsl, ProxyStream,
+    ProxyVersion, read_proxy_header,
+};
 
 pub use bytes;
 pub use http;

@@ -34,7 +34,7 @@ pub struct TlsInfo {
     pub protocol_version: Option<String>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Inner {
     transport: Transport,
     remote: Option<SocketAddr>,
@@ -45,6 +45,9 @@ struct Inner {
     /// The budget of the server the connection came to, for its buffered
     /// request bodies.
     budget: Option<Arc<BodyBudget>>,
+    /// The PROXY header the connection started with.
+    #[cfg(feature = "proxy-protocol")]
+    proxy: Option<Box<crate::ProxyHeader>>,
 }
 
 /// Facts about one connection, shared by all of its requests.
@@ -81,6 +84,8 @@ impl ConnectionInfo {
                 local,
                 tls: tls.map(Box::new),
                 budget: None,
+                #[cfg(feature = "proxy-protocol")]
+                proxy: None,
             }),
         }
     }
@@ -95,16 +100,39 @@ impl ConnectionInfo {
                     inner: Arc::new(inner),
                 }
             }
-            Err(shared) => ConnectionInfo {
-                inner: Arc::new(Inner {
-                    transport: shared.transport,
-                    remote: shared.remote,
-                    local: shared.local,
-                    tls: shared.tls.clone(),
-                    budget: Some(Arc::clone(budget)),
-                }),
-            },
+            Err(shared) => {
+                let mut inner = (*shared).clone();
+                inner.budget = Some(Arc::clone(budget));
+                ConnectionInfo {
+                    inner: Arc::new(inner),
+                }
+            }
         }
+    }
+
+    /// This connection, which started with `header` from a trusted proxy:
+    /// the client address in it (if any) becomes the remote address. Called
+    /// where the listener builds the connection's facts, before any layer
+    /// sees them.
+    #[cfg(feature = "proxy-protocol")]
+    pub(crate) fn with_proxy(self, header: crate::ProxyHeader) -> Self {
+        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| (*shared).clone());
+        if let Some(source) = header.source() {
+            inner.remote = Some(source);
+        }
+        inner.proxy = Some(Box::new(header));
+        ConnectionInfo {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The PROXY protocol header the connection started with; `None` when
+    /// it had none (the listener does not use the PROXY protocol, or the
+    /// peer is not a trusted proxy).
+    #[cfg(feature = "proxy-protocol")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "proxy-protocol")))]
+    pub fn proxy(&self) -> Option<&crate::ProxyHeader> {
+        self.inner.proxy.as_deref()
     }
 
     /// The budget of the server the connection came to.
@@ -117,7 +145,9 @@ impl ConnectionInfo {
         self.inner.transport
     }
 
-    /// The peer's address; `None` on Unix sockets.
+    /// The client's address: the peer's, or the one a trusted proxy's PROXY
+    /// header gave ([`proxy`](Self::proxy)); `None` on Unix sockets without
+    /// such a header.
     pub fn remote_addr(&self) -> Option<SocketAddr> {
         self.inner.remote
     }
@@ -141,13 +171,16 @@ impl ConnectionInfo {
         }
     }
 
-    /// The address limits should key this client by: the peer address, or
-    /// `127.0.0.1:0` on Unix sockets (as Qt counts local clients as
-    /// localhost).
+    /// The address limits should key this client by: the remote address
+    /// ([`remote_addr`](Self::remote_addr)), or `127.0.0.1:0` on Unix
+    /// sockets without a PROXY header's address (as Qt counts local clients
+    /// as localhost).
     pub fn client_addr(&self) -> Option<SocketAddr> {
-        match self.inner.transport {
-            Transport::Unix => Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-            _ => self.inner.remote,
+        match (self.inner.transport, self.inner.remote) {
+            #[cfg(feature = "proxy-protocol")]
+            (Transport::Unix, Some(remote)) if self.inner.proxy.is_some() => Some(remote),
+            (Transport::Unix, _) => Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            (_, remote) => remote,
         }
     }
 

@@ -61,7 +61,7 @@ impl fmt::Display for ListenAddr {
 pub(crate) enum Bound {
     Tcp(TcpListener),
     #[cfg(feature = "tls")]
-    Tls(TcpListener, super::tls::TlsConfig),
+    Tls(TcpListener, Arc<super::tls::TlsSlot>),
     #[cfg(unix)]
     Unix(tokio::net::UnixListener, PathBuf),
 }
@@ -118,6 +118,46 @@ where
     });
 }
 
+/// The TLS handshake under its deadline: the stream, what TLS settled and
+/// the protocol ALPN chose; `None` when it failed, timed out or the server
+/// stopped first.
+#[cfg(feature = "tls")]
+async fn handshake<M: MakeConnService, I: Io>(
+    shared: &Shared<M>,
+    stream: I,
+    peer: Option<SocketAddr>,
+    acceptor: tokio_rustls::TlsAcceptor,
+) -> Option<(
+    tokio_rustls::server::TlsStream<I>,
+    crate::TlsInfo,
+    Option<Protocol>,
+)> {
+    let deadline = shared.core.snapshot().config.timeouts.tls_handshake;
+    let phase = shared.core.phase.subscribe();
+    let handshaken = tokio::select! {
+        handshaken = tokio::time::timeout(deadline, acceptor.accept(stream)) => handshaken,
+        () = super::conn::stopped(phase) => return None,
+    };
+    let tls_stream = match handshaken {
+        Ok(Ok(tls_stream)) => tls_stream,
+        Ok(Err(error)) => {
+            tracing::debug!(target: "postern::server", ?peer, %error, "TLS handshake failed");
+            return None;
+        }
+        Err(_) => {
+            tracing::debug!(target: "postern::server", ?peer, "TLS handshake timed out: closing");
+            return None;
+        }
+    };
+    let tls = super::tls::tls_info(tls_stream.get_ref().1);
+    let negotiated = match tls.alpn.as_deref() {
+        Some(b"h2") => Some(Protocol::Http2),
+        Some(b"http/1.1") => Some(Protocol::Http1),
+        _ => None,
+    };
+    Some((tls_stream, tls, negotiated))
+}
+
 pin_project_lite::pin_project! {
     /// One connection's task: its serving future, counted live and holding
     /// its connection permit until it ends. A plain struct rather than an
@@ -155,33 +195,42 @@ async fn handshake_then_serve<M: MakeConnService>(
     acceptor: tokio_rustls::TlsAcceptor,
 ) -> Ending {
     let local = stream.local_addr().ok();
-    let deadline = shared.core.snapshot().config.timeouts.tls_handshake;
-    let phase = shared.core.phase.subscribe();
-    let handshaken = tokio::select! {
-        handshaken = tokio::time::timeout(deadline, acceptor.accept(stream)) => handshaken,
-        () = super::conn::stopped(phase) => return Ending::Closed,
+    let Some((tls_stream, tls, negotiated)) =
+        handshake(&shared, stream, Some(peer), acceptor).await
+    else {
+        return Ending::Closed;
     };
-    let tls_stream = match handshaken {
-        Ok(Ok(tls_stream)) => tls_stream,
-        Ok(Err(error)) => {
-            tracing::debug!(target: "postern::server", %peer, %error, "TLS handshake failed");
-            return Ending::Closed;
-        }
-        Err(_) => {
-            tracing::debug!(target: "postern::server", %peer, "TLS handshake timed out: closing");
-            return Ending::Closed;
-        }
-    };
-    let tls = super::tls::tls_info(tls_stream.get_ref().1);
-    let negotiated = match tls.alpn.as_deref() {
-        Some(b"h2") => Some(Protocol::Http2),
-        Some(b"http/1.1") => Some(Protocol::Http1),
-        _ => None,
-    };
-    let info = ConnectionInfo::new(Transport::Tls, Some(peer), local, Some(tls))
-        .with_budget(&shared.core.body_budget);
+    let info = connection_info(&shared, Transport::Tls, Some(peer), local, Some(tls), None);
     serve_connection(shared, tls_stream, info, negotiated).await
 }
+
+/// Every listener connection's facts are built here, so that a PROXY
+/// header's client address is the remote address for every layer (the
+/// connection caps, the limits, the handlers, the logs).
+fn connection_info<M>(
+    shared: &Shared<M>,
+    transport: Transport,
+    peer: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+    tls: Option<crate::TlsInfo>,
+    proxied: Proxied,
+) -> ConnectionInfo {
+    let info = ConnectionInfo::new(transport, peer, local, tls);
+    #[cfg(feature = "proxy-protocol")]
+    let info = match proxied {
+        Some(header) => info.with_proxy(header),
+        None => info,
+    };
+    #[cfg(not(feature = "proxy-protocol"))]
+    let () = proxied;
+    info.with_budget(&shared.core.body_budget)
+}
+
+/// The PROXY header a connection started with, when the feature is on.
+#[cfg(feature = "proxy-protocol")]
+type Proxied = Option<crate::ProxyHeader>;
+#[cfg(not(feature = "proxy-protocol"))]
+type Proxied = ();
 
 /// The raw HTTP/1.1 bytes of the accept loop's 429: the same empty refusal
 /// every layer sends, written before hyper is involved.
@@ -306,7 +355,13 @@ pub(crate) fn serve_accepted<M: MakeConnService>(
 }
 
 /// Accept until the server stops running.
-pub(crate) async fn accept_loop<M: MakeConnService>(shared: Arc<Shared<M>>, bound: Bound) {
+pub(crate) async fn accept_loop<M: MakeConnService>(
+    shared: Arc<Shared<M>>,
+    bound: Bound,
+    proxy: Option<ProxyOptions>,
+) {
+    #[cfg(not(feature = "proxy-protocol"))]
+    let _ = proxy;
     let mut phase = shared.core.phase.subscribe();
     loop {
         if *phase.borrow_and_update() != Phase::Running {
@@ -331,6 +386,14 @@ pub(crate) async fn accept_loop<M: MakeConnService>(shared: Arc<Shared<M>>, boun
                 continue;
             }
         };
+        #[cfg(feature = "proxy-protocol")]
+        let accepted = match proxy.as_ref() {
+            Some(proxy) => match proxy_first(&shared, accepted, &bound, proxy) {
+                Some(direct) => direct,
+                None => continue,
+            },
+            None => accepted,
+        };
         match (accepted, &bound) {
             #[cfg(feature = "tls")]
             (Accepted::Tcp(stream, peer), Bound::Tls(_, tls)) => {
@@ -347,8 +410,14 @@ pub(crate) async fn accept_loop<M: MakeConnService>(shared: Arc<Shared<M>>, boun
                 match admit(&shared, Some(peer.ip())) {
                     Ok(permit) => {
                         let local = stream.local_addr().ok();
-                        let info = ConnectionInfo::new(Transport::Tcp, Some(peer), local, None)
-                            .with_budget(&shared.core.body_budget);
+                        let info = connection_info(
+                            &shared,
+                            Transport::Tcp,
+                            Some(peer),
+                            local,
+                            None,
+                            none(),
+                        );
                         let serve = serve_connection(Arc::clone(&shared), stream, info, None);
                         spawn_connection(&shared, permit, serve);
                     }
@@ -358,8 +427,7 @@ pub(crate) async fn accept_loop<M: MakeConnService>(shared: Arc<Shared<M>>, boun
             #[cfg(unix)]
             (Accepted::Unix(stream), _) => match admit(&shared, None) {
                 Ok(permit) => {
-                    let info = ConnectionInfo::new(Transport::Unix, None, None, None)
-                        .with_budget(&shared.core.body_budget);
+                    let info = connection_info(&shared, Transport::Unix, None, None, None, none());
                     let serve = serve_connection(Arc::clone(&shared), stream, info, None);
                     spawn_connection(&shared, permit, serve);
                 }
@@ -378,4 +446,167 @@ fn refusal_wait<M>(shared: &Shared<M>) -> Duration {
         .timeouts
         .first_byte
         .min(Duration::from_secs(2))
+}
+
+/// The listener's PROXY protocol settings, when the feature is on.
+#[cfg(feature = "proxy-protocol")]
+pub(crate) type ProxyOptions = Arc<crate::ProxyProtocol>;
+#[cfg(not(feature = "proxy-protocol"))]
+pub(crate) type ProxyOptions = std::convert::Infallible;
+
+/// No PROXY header.
+fn none() -> Proxied {
+    Proxied::default()
+}
+
+/// On a listener with the PROXY protocol: a trusted peer's connection goes
+/// to a task that reads its header first ([`serve_proxied`]); an untrusted
+/// one is dropped when the listener is proxy-only, or handed back to be
+/// served as a direct client.
+#[cfg(feature = "proxy-protocol")]
+fn proxy_first<M: MakeConnService>(
+    shared: &Arc<Shared<M>>,
+    accepted: Accepted,
+    bound: &Bound,
+    proxy: &ProxyOptions,
+) -> Option<Accepted> {
+    let peer = match &accepted {
+        Accepted::Tcp(_, peer) => Some(*peer),
+        #[cfg(unix)]
+        Accepted::Unix(_) => None,
+    };
+    // A Unix socket's peers are all trusted: its file's permissions decide
+    // who connects.
+    if peer.is_some_and(|peer| !proxy.trusts(peer.ip())) {
+        if proxy.is_proxy_only() {
+            tracing::debug!(target: "postern::server", ?peer, "not a trusted proxy on a proxy-only listener: closing");
+            return None;
+        }
+        return Some(accepted);
+    }
+    #[cfg(feature = "tls")]
+    let acceptor = match bound {
+        Bound::Tls(_, tls) => Some(tls.acceptor()),
+        _ => None,
+    };
+    #[cfg(not(feature = "tls"))]
+    let acceptor: Option<Acceptor> = {
+        let _ = bound;
+        None
+    };
+    let guard = LiveGuard::new(shared);
+    let shared = Arc::clone(shared);
+    let proxy = Arc::clone(proxy);
+    tokio::spawn(async move {
+        let _guard = guard;
+        let ending = match accepted {
+            Accepted::Tcp(stream, peer) => {
+                let _ = stream.set_nodelay(true);
+                let serve = ProxiedConn {
+                    transport: match acceptor {
+                        Some(_) => Transport::Tls,
+                        None => Transport::Tcp,
+                    },
+                    peer: Some(peer),
+                    local: stream.local_addr().ok(),
+                };
+                serve.run(&shared, stream, &proxy, acceptor).await
+            }
+            #[cfg(unix)]
+            Accepted::Unix(stream) => {
+                let serve = ProxiedConn {
+                    transport: Transport::Unix,
+                    peer: None,
+                    local: None,
+                };
+                serve.run(&shared, stream, &proxy, None).await
+            }
+        };
+        finish(&shared, ending);
+    });
+    None
+}
+
+#[cfg(feature = "proxy-protocol")]
+fn finish<M>(shared: &Shared<M>, ending: Ending) {
+    if ending == Ending::Cut {
+        shared.core.count_cut();
+    }
+}
+
+/// What a TLS listener handshakes with (nothing without the feature).
+#[cfg(all(feature = "proxy-protocol", feature = "tls"))]
+type Acceptor = tokio_rustls::TlsAcceptor;
+#[cfg(all(feature = "proxy-protocol", not(feature = "tls")))]
+type Acceptor = std::convert::Infallible;
+
+/// A trusted peer's connection, before its PROXY header is read.
+#[cfg(feature = "proxy-protocol")]
+struct ProxiedConn {
+    transport: Transport,
+    peer: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+}
+
+#[cfg(feature = "proxy-protocol")]
+impl ProxiedConn {
+    /// Read the header under its timeout, admit the client it names against
+    /// the connection caps, then (TLS) handshake and serve. The stream is
+    /// boxed: one more instance of the connection engine for every stream
+    /// type would cost far more code than a call through a pointer per read.
+    async fn run<M: MakeConnService, I: Io>(
+        self,
+        shared: &Arc<Shared<M>>,
+        stream: I,
+        proxy: &crate::ProxyProtocol,
+        acceptor: Option<Acceptor>,
+    ) -> Ending {
+        let ProxiedConn {
+            transport,
+            peer,
+            local,
+        } = self;
+        let phase = shared.core.phase.subscribe();
+        let read = tokio::select! {
+            read = super::proxy::read_proxy_header(stream, peer, proxy.timeout()) => read,
+            () = super::conn::stopped(phase) => return Ending::Closed,
+        };
+        let (header, stream) = match read {
+            Ok(read) => read,
+            Err(error) => {
+                tracing::debug!(target: "postern::server", ?peer, %error, "PROXY header refused: closing");
+                return Ending::Closed;
+            }
+        };
+        let client = header.source().or(peer);
+        let io: Box<dyn Io> = Box::new(stream);
+        let Ok(permit) = admit(shared, client.map(|client| client.ip())) else {
+            // As without the header: TLS is refused before its handshake,
+            // plain connections get the caps' answer.
+            if acceptor.is_none() {
+                refuse_bounded(shared, io, refusal_wait(shared));
+            }
+            return Ending::Closed;
+        };
+        let _permit = permit;
+        match acceptor {
+            #[cfg(feature = "tls")]
+            Some(acceptor) => {
+                let Some((tls_stream, tls, negotiated)) =
+                    handshake(shared, io, client, acceptor).await
+                else {
+                    return Ending::Closed;
+                };
+                let info = connection_info(shared, transport, peer, local, Some(tls), Some(header));
+                let io: Box<dyn Io> = Box::new(tls_stream);
+                serve_connection(Arc::clone(shared), io, info, negotiated).await
+            }
+            #[cfg(not(feature = "tls"))]
+            Some(never) => match never {},
+            None => {
+                let info = connection_info(shared, transport, peer, local, None, Some(header));
+                serve_connection(Arc::clone(shared), io, info, None).await
+            }
+        }
+    }
 }

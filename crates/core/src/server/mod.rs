@@ -7,8 +7,11 @@ mod body;
 mod conn;
 mod conn_service;
 mod incoming;
+mod listen;
 mod listener;
 mod make;
+#[cfg(feature = "proxy-protocol")]
+mod proxy;
 mod rewind;
 mod serve_service;
 mod shared;
@@ -27,13 +30,20 @@ use tokio::task::JoinHandle;
 
 pub(crate) use incoming::is_body_timeout;
 pub use incoming::{BodyTimedOut, IncomingBody};
+pub use listen::Listen;
 pub use listener::ListenAddr;
+#[cfg(feature = "proxy-protocol")]
+pub use proxy::{
+    ProxyAddresses, ProxyHeader, ProxyHeaderError, ProxyProtocol, ProxySsl, ProxyStream,
+    ProxyVersion, read_proxy_header,
+};
 pub use serve_service::ServeService;
 #[cfg(feature = "tls")]
-pub use tls::{TlsConfig, ring_provider};
+pub use tls::{CertError, PemFile, ReloadingCert, SniCerts, TlsConfig, ring_provider};
 
 use crate::{AbstractHttpServer, Configuration, Error, HttpService};
-use listener::{Bound, accept_loop};
+use listen::ListenKind;
+use listener::{Bound, ProxyOptions, accept_loop};
 pub(crate) use make::MakeConnService;
 use make::WithConnectionInfo;
 use shared::{Core, Phase, Shared};
@@ -44,14 +54,6 @@ pub(crate) use upgrade::{UpgradeContext, UpgradeSource};
 /// past the configured body limit (the server answers 413 for it), watched
 /// by the body-idle timeout.
 pub type RequestBody = postern_limits::size::RequestBody<IncomingBody>;
-
-enum Bind {
-    Tcp(String),
-    #[cfg(feature = "tls")]
-    Tls(String, TlsConfig),
-    #[cfg(unix)]
-    Unix(PathBuf),
-}
 
 /// Entry point: [`Server::builder`].
 ///
@@ -112,7 +114,7 @@ impl Server {
 /// Collects listeners and the configuration, then serves a service.
 pub struct ServerBuilder {
     configuration: Configuration,
-    binds: Vec<Bind>,
+    binds: Vec<Listen>,
     backlog: u32,
     extended_connect: Option<bool>,
 }
@@ -158,25 +160,29 @@ impl ServerBuilder {
 
     /// Listen for plain TCP on `addr` (`"127.0.0.1:8080"`, `"[::]:0"`; port 0
     /// picks a free port). Serves HTTP/1 and prior-knowledge HTTP/2 (h2c).
-    pub fn bind_tcp(mut self, addr: impl Into<String>) -> Self {
-        self.binds.push(Bind::Tcp(addr.into()));
+    pub fn bind_tcp(self, addr: impl Into<String>) -> Self {
+        self.bind(Listen::tcp(addr))
+    }
+
+    /// Listen as `listen` describes: the address and kind, and options
+    /// such as the PROXY protocol ([`Listen::proxy_protocol`]).
+    pub fn bind(mut self, listen: Listen) -> Self {
+        self.binds.push(listen);
         self
     }
 
     /// Listen for TLS on `addr`; ALPN picks HTTP/2 or HTTP/1.1.
     #[cfg(feature = "tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
-    pub fn bind_tls(mut self, addr: impl Into<String>, tls: TlsConfig) -> Self {
-        self.binds.push(Bind::Tls(addr.into(), tls));
-        self
+    pub fn bind_tls(self, addr: impl Into<String>, tls: TlsConfig) -> Self {
+        self.bind(Listen::tls(addr, tls))
     }
 
     /// Listen on a Unix domain socket at `path` (HTTP/1 and h2c).
     #[cfg(unix)]
     #[cfg_attr(docsrs, doc(cfg(unix)))]
-    pub fn bind_unix(mut self, path: impl Into<PathBuf>) -> Self {
-        self.binds.push(Bind::Unix(path.into()));
-        self
+    pub fn bind_unix(self, path: impl Into<PathBuf>) -> Self {
+        self.bind(Listen::unix(path))
     }
 
     /// Bind every listener and start serving `service` on all of them.
@@ -225,8 +231,8 @@ impl ServerBuilder {
             )?,
             listeners: std::sync::Mutex::new(Vec::new()),
         };
-        for bind in self.binds {
-            running.bind(bind).await?;
+        for listen in self.binds {
+            running.bind(listen).await?;
         }
         Ok(running)
     }
@@ -257,7 +263,7 @@ pub struct ServerStats {
 /// [`RunningServer`] needs, without the service's type.
 trait Serving: Send + Sync + 'static {
     fn core(&self) -> &Core;
-    fn accept(self: Arc<Self>, bound: Bound) -> JoinHandle<()>;
+    fn accept(self: Arc<Self>, bound: Bound, proxy: Option<ProxyOptions>) -> JoinHandle<()>;
     fn serve_io(self: Arc<Self>, io: Box<dyn listener::Io>, info: crate::ConnectionInfo);
 }
 
@@ -266,8 +272,8 @@ impl<M: MakeConnService> Serving for Shared<M> {
         &self.core
     }
 
-    fn accept(self: Arc<Self>, bound: Bound) -> JoinHandle<()> {
-        tokio::spawn(accept_loop(self, bound))
+    fn accept(self: Arc<Self>, bound: Bound, proxy: Option<ProxyOptions>) -> JoinHandle<()> {
+        tokio::spawn(accept_loop(self, bound, proxy))
     }
 
     fn serve_io(self: Arc<Self>, io: Box<dyn listener::Io>, info: crate::ConnectionInfo) {
@@ -281,7 +287,16 @@ impl<M: MakeConnService> Serving for Shared<M> {
 /// [`shutdown`](Self::shutdown) to stop it.
 pub struct RunningServer {
     shared: Arc<dyn Serving>,
-    listeners: std::sync::Mutex<Vec<(ListenAddr, JoinHandle<()>)>>,
+    listeners: std::sync::Mutex<Vec<Running>>,
+}
+
+/// One listener of a running server.
+struct Running {
+    addr: ListenAddr,
+    task: JoinHandle<()>,
+    /// A TLS listener's replaceable config.
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<tls::TlsSlot>>,
 }
 
 impl std::fmt::Debug for RunningServer {
@@ -294,13 +309,20 @@ impl std::fmt::Debug for RunningServer {
 }
 
 impl RunningServer {
-    async fn bind(&self, bind: Bind) -> Result<ListenAddr, Error> {
-        let bound = match bind {
-            Bind::Tcp(addr) => Bound::Tcp(bind_tcp(&addr, self.core().backlog).await?),
+    /// Add a listener to the running server, as `listen` describes.
+    pub async fn bind(&self, listen: Listen) -> Result<ListenAddr, Error> {
+        #[cfg(feature = "tls")]
+        let mut slot = None;
+        let bound = match listen.kind {
+            ListenKind::Tcp(addr) => Bound::Tcp(bind_tcp(&addr, self.core().backlog).await?),
             #[cfg(feature = "tls")]
-            Bind::Tls(addr, tls) => Bound::Tls(bind_tcp(&addr, self.core().backlog).await?, tls),
+            ListenKind::Tls(addr, tls) => {
+                let tls = tls::TlsSlot::new(&tls);
+                slot = Some(Arc::clone(&tls));
+                Bound::Tls(bind_tcp(&addr, self.core().backlog).await?, tls)
+            }
             #[cfg(unix)]
-            Bind::Unix(path) => {
+            ListenKind::Unix(path) => {
                 let listener = tokio::net::UnixListener::bind(&path)
                     .map_err(|e| Error::unix_path(&path, e))?;
                 Bound::Unix(listener, path)
@@ -309,29 +331,61 @@ impl RunningServer {
         let addr = bound
             .addr()
             .map_err(|e| Error::bind("a listener whose address cannot be read", e))?;
-        tracing::info!(target: "postern::server", %addr, "listening");
-        let task = Arc::clone(&self.shared).accept(bound);
-        self.lock_listeners().push((addr.clone(), task));
+        #[cfg(feature = "proxy-protocol")]
+        let proxy = listen.proxy.map(Arc::new);
+        #[cfg(not(feature = "proxy-protocol"))]
+        let proxy = None;
+        tracing::info!(target: "postern::server", %addr, proxy_protocol = proxy.is_some(), "listening");
+        let task = Arc::clone(&self.shared).accept(bound, proxy);
+        self.lock_listeners().push(Running {
+            addr: addr.clone(),
+            task,
+            #[cfg(feature = "tls")]
+            tls: slot,
+        });
         Ok(addr)
+    }
+
+    /// Handshakes on the TLS listener at `addr` use `tls` from now on;
+    /// connections already open keep the config they started with. Fails
+    /// when no TLS listener of this server is at `addr`. (To reload a
+    /// certificate from its files instead, serve a
+    /// [`ReloadingCert`](crate::ReloadingCert).)
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn set_tls_config(&self, addr: &ListenAddr, tls: TlsConfig) -> Result<(), Error> {
+        let listeners = self.lock_listeners();
+        let slot = listeners
+            .iter()
+            .find(|running| &running.addr == addr)
+            .and_then(|running| running.tls.as_ref())
+            .ok_or_else(|| {
+                Error::config(
+                    format!("no TLS listener at {addr}: pass an address from listeners()"),
+                    None,
+                )
+            })?;
+        slot.set(&tls);
+        Ok(())
     }
 
     /// Add a TCP listener to the running server.
     pub async fn bind_tcp(&self, addr: &str) -> Result<ListenAddr, Error> {
-        self.bind(Bind::Tcp(addr.to_owned())).await
+        self.bind(Listen::tcp(addr)).await
     }
 
     /// Add a TLS listener to the running server.
     #[cfg(feature = "tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub async fn bind_tls(&self, addr: &str, tls: TlsConfig) -> Result<ListenAddr, Error> {
-        self.bind(Bind::Tls(addr.to_owned(), tls)).await
+        self.bind(Listen::tls(addr, tls)).await
     }
 
     /// Add a Unix socket listener to the running server.
     #[cfg(unix)]
     #[cfg_attr(docsrs, doc(cfg(unix)))]
     pub async fn bind_unix(&self, path: impl Into<PathBuf>) -> Result<ListenAddr, Error> {
-        self.bind(Bind::Unix(path.into())).await
+        self.bind(Listen::unix(path)).await
     }
 
     /// Serve one connection that arrived some other way than through a
@@ -379,7 +433,7 @@ impl RunningServer {
         self.shared.core()
     }
 
-    fn lock_listeners(&self) -> std::sync::MutexGuard<'_, Vec<(ListenAddr, JoinHandle<()>)>> {
+    fn lock_listeners(&self) -> std::sync::MutexGuard<'_, Vec<Running>> {
         self.listeners
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -389,7 +443,7 @@ impl RunningServer {
     pub fn listeners(&self) -> Vec<ListenAddr> {
         self.lock_listeners()
             .iter()
-            .map(|(a, _)| a.clone())
+            .map(|running| running.addr.clone())
             .collect()
     }
 
@@ -439,7 +493,7 @@ impl RunningServer {
     pub async fn shutdown(self, deadline: Duration) -> ShutdownReport {
         let core = self.shared.core();
         core.phase.send_replace(Phase::Draining);
-        for (addr, task) in self.lock_listeners().drain(..) {
+        for Running { addr, task, .. } in self.lock_listeners().drain(..) {
             task.abort();
             // A Unix socket's file would make the next bind of its path fail.
             if let ListenAddr::Unix(path) = addr {

@@ -1,11 +1,22 @@
-//! TLS listeners: rustls with the ring provider, passed explicitly.
+//! TLS listeners: rustls with the ring provider, passed explicitly; a
+//! listener's config replaceable while it runs ([`TlsSlot`]), certificates
+//! reloaded from their files ([`ReloadingCert`]) and chosen by SNI
+//! ([`SniCerts`]).
+
+mod load;
+mod reload;
+mod sni;
+
+pub use load::{CertError, PemFile};
+pub use reload::ReloadingCert;
+pub use sni::SniCerts;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use rustls::ServerConfig;
 use rustls::crypto::CryptoProvider;
-use rustls_pki_types::pem::PemObject;
+use rustls::server::ResolvesServerCert;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::{Error, TlsInfo};
@@ -40,40 +51,33 @@ impl TlsConfig {
 
     /// A certificate chain and private key in PEM.
     pub fn from_pem(cert_chain: &[u8], private_key: &[u8]) -> Result<TlsConfig, Error> {
-        let certs = CertificateDer::pem_slice_iter(cert_chain)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::tls("the certificate PEM is unreadable", Some(Box::new(e))))?;
-        if certs.is_empty() {
-            return Err(Error::tls(
-                "no CERTIFICATE block in the certificate PEM",
-                None,
-            ));
-        }
-        let key = PrivateKeyDer::from_pem_slice(private_key).map_err(|e| {
-            Error::tls(
-                "no usable PRIVATE KEY block in the key PEM (PKCS#8, PKCS#1 or SEC1)",
-                Some(Box::new(e)),
-            )
-        })?;
+        let (certs, key) = load::parse_pair(cert_chain, private_key).map_err(pair_error)?;
         TlsConfig::from_der(certs, key)
     }
 
-    /// A certificate chain file and a private key file, both PEM.
+    /// A certificate chain file and a private key file, both PEM. (To
+    /// reload them later without a restart, use a [`ReloadingCert`].)
     pub fn from_pem_files(
         cert_chain: impl AsRef<Path>,
         private_key: impl AsRef<Path>,
     ) -> Result<TlsConfig, Error> {
-        let read = |path: &Path, what: &str| {
-            std::fs::read(path).map_err(|e| {
-                Error::tls(
-                    format!("cannot read the {what} file {}", path.display()),
-                    Some(Box::new(e)),
-                )
-            })
-        };
-        let certs = read(cert_chain.as_ref(), "certificate")?;
-        let key = read(private_key.as_ref(), "private key")?;
+        let (certs, key) =
+            load::read_pair(cert_chain.as_ref(), private_key.as_ref()).map_err(pair_error)?;
         TlsConfig::from_pem(&certs, &key)
+    }
+
+    /// Certificates chosen per handshake by `resolver`: a
+    /// [`ReloadingCert`], [`SniCerts`], or any rustls resolver.
+    pub fn from_resolver(resolver: Arc<dyn ResolvesServerCert>) -> Result<TlsConfig, Error> {
+        let mut config = ServerConfig::builder_with_provider(ring_provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::tls("TLS protocol versions unsupported", Some(Box::new(e))))?
+            .with_no_client_auth()
+            .with_cert_resolver(resolver);
+        config.alpn_protocols = default_alpn();
+        Ok(TlsConfig {
+            config: Arc::new(config),
+        })
     }
 
     /// A certificate chain and key already in DER.
@@ -106,6 +110,38 @@ impl TlsConfig {
     pub(crate) fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
         tokio_rustls::TlsAcceptor::from(Arc::clone(&self.config))
     }
+}
+
+/// A TLS listener's config, replaceable while it runs: each accepted
+/// connection takes the one in force (a read lock per connection, never per
+/// request); connections already open keep theirs.
+pub(crate) struct TlsSlot(RwLock<tokio_rustls::TlsAcceptor>);
+
+impl TlsSlot {
+    pub(crate) fn new(config: &TlsConfig) -> Arc<TlsSlot> {
+        Arc::new(TlsSlot(RwLock::new(config.acceptor())))
+    }
+
+    /// The acceptor for the next handshake.
+    pub(crate) fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        match self.0.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Use `config` from the next handshake on.
+    pub(crate) fn set(&self, config: &TlsConfig) {
+        let acceptor = config.acceptor();
+        match self.0.write() {
+            Ok(mut guard) => *guard = acceptor,
+            Err(poisoned) => *poisoned.into_inner() = acceptor,
+        }
+    }
+}
+
+fn pair_error(error: CertError) -> Error {
+    Error::tls("the certificate and key are refused", Some(Box::new(error)))
 }
 
 fn default_alpn() -> Vec<Vec<u8>> {
