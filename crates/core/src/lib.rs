@@ -129,6 +129,7 @@ mod request;
 mod responder;
 mod response;
 mod server;
+mod test_request;
 
 pub use abstract_server::{AbstractHttpServer, Handled};
 pub use body::{BodyError, BodyPolicy, BodyStream};
@@ -148,6 +149,7 @@ pub use server::{
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use server::{TlsConfig, ring_provider};
+pub use test_request::TestRequest;
 
 pub use bytes;
 pub use http;
