@@ -148,7 +148,7 @@ mod tests {
             (
                 request.method(),
                 request.uri().to_string(),
-                &request.headers()["x-a"]
+                request.headers()["x-a"].to_str().unwrap()
             ),
             (&http::Method::POST, "/x?y=1".to_owned(), "1")
         );

@@ -15,6 +15,8 @@ mod shared;
 mod strict;
 #[cfg(feature = "tls")]
 mod tls;
+#[cfg(feature = "tls")]
+mod tls_pem;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use rustls::ServerConfig;
 use rustls::crypto::CryptoProvider;
-use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::{Error, TlsInfo};
@@ -39,22 +38,16 @@ impl TlsConfig {
     }
 
     /// A certificate chain and private key in PEM.
+    ///
+    /// # Errors
+    /// A [`Error::is_tls`] error that says what to fix: the two arguments swapped (a key
+    /// where the chain should be, or a certificate where the key should be), a truncated
+    /// PEM (a BEGIN line without its END line), base64 that does not decode, no block of
+    /// the kind needed, or a certificate and key that do not belong together.
     pub fn from_pem(cert_chain: &[u8], private_key: &[u8]) -> Result<TlsConfig, Error> {
-        let certs = CertificateDer::pem_slice_iter(cert_chain)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::tls("the certificate PEM is unreadable", Some(Box::new(e))))?;
-        if certs.is_empty() {
-            return Err(Error::tls(
-                "no CERTIFICATE block in the certificate PEM",
-                None,
-            ));
-        }
-        let key = PrivateKeyDer::from_pem_slice(private_key).map_err(|e| {
-            Error::tls(
-                "no usable PRIVATE KEY block in the key PEM (PKCS#8, PKCS#1 or SEC1)",
-                Some(Box::new(e)),
-            )
-        })?;
+        // Errors say what to fix: swapped arguments, a truncated file (see `tls_pem`).
+        let certs = super::tls_pem::certificates(cert_chain)?;
+        let key = super::tls_pem::private_key(private_key)?;
         TlsConfig::from_der(certs, key)
     }
 
