@@ -61,9 +61,10 @@
 //! let mut limits = Limits::default();
 //! limits.ip_filter.allow = vec!["10.0.0.0/8".parse()?];
 //! let mut service = LimitsLayer::new(&limits).layer(HttpService::new(server));
+//! type TestBody = http::Request<http_body_util::Full<bytes::Bytes>>;
 //! for (peer, status) in [("10.0.0.7:5000", StatusCode::OK), ("192.0.2.1:5000", StatusCode::FORBIDDEN)] {
-//!     std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
 //!     let request = TestRequest::get("/ip").peer(peer.parse()?).build()?;
+//!     std::future::poll_fn(|cx| Service::<TestBody>::poll_ready(&mut service, cx)).await?;
 //!     assert_eq!(service.call(request).await?.status(), status, "{peer}");
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())

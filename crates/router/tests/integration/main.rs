@@ -8,4 +8,6 @@ mod body_policy;
 mod compile_fail;
 mod handlers;
 mod matching;
+mod mounted_service;
 mod registration;
+mod typed_input;
