@@ -117,11 +117,14 @@ mod tests {
         Request::from_http(builder.body(Bytes::from_static(body.as_bytes())).unwrap())
     }
 
+    /// A rejection's status, field and message.
+    type Refusal = (u16, Option<&'static str>, &'static str);
+
     #[test]
     fn reads_or_rejects() {
         const OK: &str = r#"{"name":"Ada","age":36}"#;
         // content-type, body → status, field, message (None: it reads).
-        let table: &[(Option<&str>, &str, Option<(u16, Option<&str>, &str)>)] = &[
+        let table: &[(Option<&str>, &str, Option<Refusal>)] = &[
             (Some("application/json"), OK, None),
             (Some("Application/JSON; charset=utf-8"), OK, None),
             (Some("application/merge-patch+json"), OK, None),

@@ -99,6 +99,9 @@ mod tests {
         Request::from_http(builder.body(Bytes::from_static(body.as_bytes())).unwrap())
     }
 
+    /// A rejection's status, field and message.
+    type Refusal = (u16, Option<&'static str>, &'static str);
+
     fn search(q: &str, page: Option<u32>, exact: bool) -> Search {
         Search {
             q: q.to_owned(),
@@ -109,7 +112,7 @@ mod tests {
 
     #[test]
     fn query_table() {
-        let table: &[(&str, Result<Search, (u16, Option<&str>, &str)>)] = &[
+        let table: &[(&str, Result<Search, Refusal>)] = &[
             ("/s?q=rust", Ok(search("rust", None, false))),
             ("/s?q=a+b%21&page=2", Ok(search("a b!", Some(2), false))),
             ("/s?page=2&q=x&exact=true", Ok(search("x", Some(2), true))),
@@ -164,11 +167,7 @@ mod tests {
     #[test]
     fn form_table() {
         let form = Some(FORM);
-        let table: &[(
-            Option<&str>,
-            &'static str,
-            Result<Search, (u16, Option<&str>, &str)>,
-        )] = &[
+        let table: &[(Option<&str>, &'static str, Result<Search, Refusal>)] = &[
             (form, "q=rust&page=3", Ok(search("rust", Some(3), false))),
             (
                 Some("Application/X-WWW-Form-Urlencoded; charset=utf-8"),

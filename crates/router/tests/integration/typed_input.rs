@@ -87,11 +87,21 @@ const JSON: &str = "application/json";
 const FORM: &str = "application/x-www-form-urlencoded";
 const TEXT: &str = "text/plain; charset=utf-8";
 
+/// Method, target, content type and body sent; status, content type and body answered.
+type Row = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    u16,
+    &'static str,
+    &'static str,
+);
+
 #[tokio::test]
 async fn each_input_and_each_refusal() {
     let server = server();
-    // method, target, content type, body → status, content type, body
-    let table: &[(&str, &str, Option<&str>, &str, u16, &str, &str)] = &[
+    let table: &[Row] = &[
         (
             "POST",
             "/colours",
