@@ -142,8 +142,26 @@ fn bench_peer() {
 }
 
 #[test]
+fn websocket_echo_prints_an_http_and_an_https_listener() {
+    let (_server, urls) = start("websocket_echo", &["--port", "0"], 2);
+    assert!(urls[0].starts_with("http://127.0.0.1:"), "{urls:?}");
+    assert!(urls[1].starts_with("https://127.0.0.1:"), "{urls:?}");
+    assert_answer(
+        &get(&urls[0], "/"),
+        "HTTP/1.1 200 OK",
+        "WebSocket echo server",
+    );
+}
+
+#[test]
 fn a_bad_port_is_one_plain_error() {
-    for name in ["custom_server", "simple", "colorpalette", "axum_limits"] {
+    for name in [
+        "custom_server",
+        "simple",
+        "colorpalette",
+        "axum_limits",
+        "websocket_echo",
+    ] {
         let output = Command::new(example_binary(name))
             .args(["--port", "not-a-port"])
             .output()

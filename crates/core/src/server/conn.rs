@@ -130,7 +130,9 @@ where
                 let conn = http1_builder(config)
                     .serve_connection(io, service)
                     .with_upgrades();
-                drive(
+                #[cfg(feature = "ws")]
+                let after = phase.clone();
+                let ending = drive(
                     conn,
                     &activity,
                     &shared.core,
@@ -138,7 +140,13 @@ where
                     phase,
                     Protocol::Http1,
                 )
-                .await
+                .await;
+                // Handed over to a WebSocket: the connection lives on in it.
+                #[cfg(feature = "ws")]
+                if ending == Ending::Closed {
+                    return super::upgrade::outlive(&activity, after).await;
+                }
+                ending
             }
             #[cfg(not(feature = "http1"))]
             {
@@ -150,7 +158,8 @@ where
         Protocol::Http2 => {
             #[cfg(feature = "http2")]
             {
-                let conn = http2_builder(config).serve_connection(io, service);
+                let conn = http2_builder(config, shared.websocket_over_http2())
+                    .serve_connection(io, service);
                 drive(
                     conn,
                     &activity,
@@ -196,6 +205,7 @@ fn http1_builder(config: &Configuration) -> hyper::server::conn::http1::Builder 
 #[cfg(feature = "http2")]
 fn http2_builder(
     config: &Configuration,
+    connect_protocol: bool,
 ) -> hyper::server::conn::http2::Builder<hyper_util::rt::TokioExecutor> {
     let h2 = &config.http2;
     let header_list = postern_limits::size::HyperBounds::new(&config.limits.sizes)
@@ -214,6 +224,11 @@ fn http2_builder(
         .max_pending_accept_reset_streams(h2.max_pending_accept_reset_streams)
         .max_local_error_reset_streams(h2.max_local_error_reset_streams)
         .max_send_buf_size(h2.max_send_buf_size);
+    // Offered only to servers that take WebSockets: a browser that sees the
+    // setting does not fall back to HTTP/1.1 for them.
+    if connect_protocol {
+        builder.enable_connect_protocol();
+    }
     builder
 }
 

@@ -11,3 +11,4 @@ mod matching;
 mod mounted_service;
 mod registration;
 mod typed_input;
+mod websocket;
