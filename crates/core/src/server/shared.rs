@@ -200,6 +200,11 @@ impl<M> LiveGuard<M> {
         shared.core.live.fetch_add(1, Ordering::AcqRel);
         LiveGuard(Arc::clone(shared))
     }
+
+    /// The server this connection belongs to.
+    pub(crate) fn shared(&self) -> &Shared<M> {
+        &self.0
+    }
 }
 
 impl<M> Drop for LiveGuard<M> {
