@@ -8,12 +8,18 @@
 //! | any | `/` | a welcome line |
 //! | GET | `<res>?page=&per_page=&delay=` | 200 `{"data","page","per_page","total","total_pages"}`; 204 past the last page; 400 for `page`/`per_page` < 1 or a bad number. `delay` (seconds, at most 10) waits without holding up other requests |
 //! | GET | `<res>/<id>` | 200 the item, or 404 |
-//! | POST | `<res>` | needs a `token` header (401); bad JSON or fields 400; existing id 208; else 201 with the item |
-//! | PUT | `<res>/<id>` | token (401); bad JSON or missing fields 400; unknown id 204; else 200 with the item |
-//! | PATCH | `<res>/<id>` | token (401); bad JSON 400; unknown id 204; else 200 with the item |
+//! | POST | `<res>` | needs a `token` header (401); then a JSON object body (see below); missing or mistyped fields 400; existing id 208; else 201 with the item |
+//! | PUT | `<res>/<id>` | token (401); JSON object body; missing fields 400; unknown id 204; else 200 with the item |
+//! | PATCH | `<res>/<id>` | token (401); JSON object body; unknown id 204; else 200 with the item |
 //! | DELETE | `<res>/<id>` | token (401); unknown id 204; else 200 |
-//! | POST | `/api/login` | `{"email","password"}`: 200 `{"id","token"}`, 404 unknown, 400 malformed |
-//! | POST | `/api/register` | `{"email","password"}`: 200 `{"id","token"}`, 400 malformed |
+//! | POST | `/api/login` | JSON `{"email","password"}`: 200 `{"id","token"}`, 404 unknown |
+//! | POST | `/api/register` | JSON `{"email","password"}`: 200 `{"id","token"}` |
+//!
+//! JSON bodies are read by the router's typed input [`Json`]: a body that is not
+//! `content-type: application/json` gets 415, malformed JSON 400, and JSON of the wrong shape
+//! (not an object, a login without `password`) 422 with a message naming what is wrong. The
+//! item routes take `Result<Json<…>, InputRejection>` so that a missing token is answered
+//! (401) before the body is judged, as in Qt's example.
 //! | POST | `/api/logout` | `token` header (400 without); ends that session; 200 |
 //! | GET | `/img/faces/<id>-image.jpg` | the avatar (`image/jpeg`) or 404 |
 //!
@@ -30,8 +36,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::StatusCode;
-use postern_core::{HttpService, Method, Request, Response, RunningServer, Server};
+use postern_core::{HttpService, IntoResponse, Method, Request, Response, RunningServer, Server};
+use postern_router::input::{InputRejection, Json};
 use postern_router::{HttpServer, RouteError};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 /// The port Qt's example listens on.
@@ -270,12 +278,14 @@ fn text(json: &Object, field: &str) -> Option<String> {
     json.get(field)?.as_str().map(str::to_owned)
 }
 
-/// The request body as a JSON object.
-fn body_object(request: &Request) -> Option<Object> {
-    match serde_json::from_slice(request.body()) {
-        Ok(Value::Object(object)) => Some(object),
-        _ => None,
-    }
+/// A JSON object body, or the answer saying why there is none (415, 400 or 422).
+type ObjectBody = Result<Json<Object>, InputRejection>;
+
+/// What login and register read.
+#[derive(Debug, Deserialize)]
+struct Credentials {
+    email: String,
+    password: String,
 }
 
 /// `http://127.0.0.1:<port>` for the port this request came in on.
@@ -400,33 +410,41 @@ fn add_crud_routes<T: Item>(
     )?;
 
     let (store, auth) = (Arc::clone(&items), accounts.clone());
-    server.route_with_methods(path, Method::Post, move |request: &Request| {
-        if !auth.authorize(request) {
-            return Response::new(StatusCode::UNAUTHORIZED);
-        }
-        let Some(item) = body_object(request).and_then(|json| T::from_json(&json, &now_iso()))
-        else {
-            return Response::new(StatusCode::BAD_REQUEST);
-        };
-        let mut all = lock(&store);
-        if all.contains_key(&item.id()) {
-            return Response::new(StatusCode::ALREADY_REPORTED);
-        }
-        let body = item.to_json(&base_url(request));
-        all.insert(item.id(), item);
-        Response::json(&body).with_status(StatusCode::CREATED)
-    })?;
+    server.route_with_methods(
+        path,
+        Method::Post,
+        move |body: ObjectBody, request: &Request| {
+            if !auth.authorize(request) {
+                return Response::new(StatusCode::UNAUTHORIZED);
+            }
+            let json = match body {
+                Ok(Json(json)) => json,
+                Err(rejection) => return rejection.into_response(),
+            };
+            let Some(item) = T::from_json(&json, &now_iso()) else {
+                return Response::new(StatusCode::BAD_REQUEST);
+            };
+            let mut all = lock(&store);
+            if all.contains_key(&item.id()) {
+                return Response::new(StatusCode::ALREADY_REPORTED);
+            }
+            let body = item.to_json(&base_url(request));
+            all.insert(item.id(), item);
+            Response::json(&body).with_status(StatusCode::CREATED)
+        },
+    )?;
 
     let (store, auth) = (Arc::clone(&items), accounts.clone());
     server.route_with_methods(
         &item_path,
         Method::Put,
-        move |id: i64, request: &Request| {
+        move |id: i64, body: ObjectBody, request: &Request| {
             if !auth.authorize(request) {
                 return Response::new(StatusCode::UNAUTHORIZED);
             }
-            let Some(json) = body_object(request) else {
-                return Response::new(StatusCode::BAD_REQUEST);
+            let json = match body {
+                Ok(Json(json)) => json,
+                Err(rejection) => return rejection.into_response(),
             };
             let mut all = lock(&store);
             let Some(item) = all.get_mut(&id) else {
@@ -443,12 +461,13 @@ fn add_crud_routes<T: Item>(
     server.route_with_methods(
         &item_path,
         Method::Patch,
-        move |id: i64, request: &Request| {
+        move |id: i64, body: ObjectBody, request: &Request| {
             if !auth.authorize(request) {
                 return Response::new(StatusCode::UNAUTHORIZED);
             }
-            let Some(json) = body_object(request) else {
-                return Response::new(StatusCode::BAD_REQUEST);
+            let json = match body {
+                Ok(Json(json)) => json,
+                Err(rejection) => return rejection.into_response(),
             };
             let mut all = lock(&store);
             let Some(item) = all.get_mut(&id) else {
@@ -478,45 +497,44 @@ fn add_crud_routes<T: Item>(
 
 /// Registers login, register and logout.
 fn add_session_routes(server: &mut HttpServer, accounts: &Accounts) -> Result<(), RouteError> {
-    let credentials = |request: &Request| {
-        let json = body_object(request)?;
-        Some((text(&json, "email")?, text(&json, "password")?))
-    };
+    let auth = accounts.clone();
+    server.route_with_methods(
+        "/api/login",
+        Method::Post,
+        move |body: Json<Credentials>| {
+            let Json(Credentials { email, password }) = body;
+            let mut all = lock(&auth.0);
+            match all
+                .iter_mut()
+                .find(|account| account.email == email && account.password == password)
+            {
+                Some(account) => account.start_session(),
+                None => Response::new(StatusCode::NOT_FOUND),
+            }
+        },
+    )?;
 
     let auth = accounts.clone();
-    server.route_with_methods("/api/login", Method::Post, move |request: &Request| {
-        let Some((email, password)) = credentials(request) else {
-            return Response::new(StatusCode::BAD_REQUEST);
-        };
-        let mut all = lock(&auth.0);
-        match all
-            .iter_mut()
-            .find(|account| account.email == email && account.password == password)
-        {
-            Some(account) => account.start_session(),
-            None => Response::new(StatusCode::NOT_FOUND),
-        }
-    })?;
-
-    let auth = accounts.clone();
-    server.route_with_methods("/api/register", Method::Post, move |request: &Request| {
-        let Some((email, password)) = credentials(request) else {
-            return Response::new(StatusCode::BAD_REQUEST);
-        };
-        let mut all = lock(&auth.0);
-        let id = all.iter().map(|account| account.id).max().unwrap_or(0) + 1;
-        let mut account = Account {
-            id,
-            email,
-            password,
-            token: None,
-        };
-        let response = account.start_session();
-        if response.status() == StatusCode::OK {
-            all.push(account);
-        }
-        response
-    })?;
+    server.route_with_methods(
+        "/api/register",
+        Method::Post,
+        move |body: Json<Credentials>| {
+            let Json(Credentials { email, password }) = body;
+            let mut all = lock(&auth.0);
+            let id = all.iter().map(|account| account.id).max().unwrap_or(0) + 1;
+            let mut account = Account {
+                id,
+                email,
+                password,
+                token: None,
+            };
+            let response = account.start_session();
+            if response.status() == StatusCode::OK {
+                all.push(account);
+            }
+            response
+        },
+    )?;
 
     let auth = accounts.clone();
     server.route_with_methods("/api/logout", Method::Post, move |request: &Request| {

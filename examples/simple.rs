@@ -13,7 +13,7 @@
 //! | `/user/<id>/detail` | `User <id> detail` |
 //! | `/user/<id>/detail/<year>` | `User <id> detail year - <year>` |
 //! | `/json/` | `{"key1":"1","key2":"2","key3":"3"}` |
-//! | `/assets/<path>` | a file from `examples/assets/simple/` (no `..`, no dotfiles) |
+//! | `/assets/<path>` | a file from `examples/assets/simple/` through tower-http's `ServeDir` (Range, `Last-Modified`, `If-Modified-Since`; no `..`, no dotfiles, no symlinks out of the folder) |
 //! | `/remote_address` | the client's IP address |
 //! | `/auth` | HTTP Basic: `postern` / `knock knock` gets 200, anything else 401 |
 //!
@@ -34,7 +34,8 @@ use base64::Engine;
 use http::StatusCode;
 use http::header::{HeaderValue, SERVER, WWW_AUTHENTICATE};
 use postern_core::{HttpService, Request, Response, RunningServer, Server, TlsConfig};
-use postern_router::{HttpServer, RouteError, UrlPath};
+use postern_router::{HttpServer, RouteError};
+use tower_http::services::ServeDir;
 
 /// The user name `/auth` accepts.
 pub const USER: &str = "postern";
@@ -102,12 +103,20 @@ fn add_routes(server: &mut HttpServer, assets: PathBuf) -> Result<(), RouteError
         || serde_json::json!({ "key1": "1", "key2": "2", "key3": "3" }),
     )?;
 
-    server.route("/assets/<arg>", move |url: UrlPath| {
-        match resolve_asset(&assets, &url) {
-            Some(file) => Response::from_file(file),
-            None => Response::new(StatusCode::NOT_FOUND),
-        }
-    })?;
+    // Files are served by tower-http's `ServeDir`, mounted under `/assets/` (which it never
+    // sees: the path reaches it as `/style.css`). Its answers skip the after-request handlers,
+    // so a layer adds the `Server` header to them.
+    let files = tower::ServiceBuilder::new()
+        .map_response(|mut response: http::Response<_>| {
+            response
+                .headers_mut()
+                .insert(SERVER, HeaderValue::from_static(SERVER_NAME));
+            response
+        })
+        .service(ServeDir::new(&assets).append_index_html_on_directories(false));
+    server
+        .route_service("/assets/", files)?
+        .when(move |request: &Request| may_serve(&assets, request));
 
     server.route("/remote_address", |request: &Request| {
         request
@@ -136,19 +145,29 @@ fn host(request: &Request) -> String {
     request.host().unwrap_or_default().to_owned()
 }
 
-/// The file `url` names under `root` (already canonical), or `None` when it would leave
-/// `root`, names a dotfile or dot-folder (`.`, `..`, `.git`), or is not a regular file.
-pub fn resolve_asset(root: &Path, url: &UrlPath) -> Option<PathBuf> {
-    let mut candidate = root.to_path_buf();
-    for segment in url.segments() {
-        if segment.starts_with('.') || segment.contains(['\\', '\0']) {
-            return None;
-        }
-        candidate.push(segment);
+/// Whether `/assets/<path>` may reach `ServeDir`: `ServeDir` refuses `..` itself and reads
+/// files asynchronously, but it serves dotfiles (`.private`, `.git/`) and follows symlinks out
+/// of its folder, so those two are refused here and get the missing handler's 404. `root` is
+/// canonical.
+///
+/// Rule conditions are synchronous: the symlink check is one `realpath` call, made only for
+/// a path that exists, on a local folder.
+pub fn may_serve(root: &Path, request: &Request) -> bool {
+    let path = request.decoded_path();
+    let Some(rest) = path.strip_prefix("/assets/") else {
+        return false;
+    };
+    if rest
+        .split(['/', '\\'])
+        .any(|segment| segment.starts_with('.'))
+    {
+        return false;
     }
-    // Symlinks are resolved, then the result must still be inside the root.
-    let file = candidate.canonicalize().ok()?;
-    (file.starts_with(root) && file.is_file()).then_some(file)
+    match root.join(rest).canonicalize() {
+        Ok(file) => file.starts_with(root),
+        // Missing: ServeDir answers its own 404.
+        Err(_) => true,
+    }
 }
 
 /// The user and password of an `Authorization: Basic …` header (RFC 7617): the scheme is

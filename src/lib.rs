@@ -37,7 +37,7 @@ pub use postern_core::{
     Configuration, ConnectionInfo, Error, Handled, HttpService, HttpServiceFuture, IncomingBody,
     IntoResponse, ListenAddr, Method, Methods, PendingResponse, Request, RequestBody, Responder,
     Response, ResponseBody, ResponseCanceled, RunningServer, ServeService, Server, ServerBuilder,
-    ServerStats, ShutdownReport, StreamAborted, TlsInfo, Transport, config, respond,
+    ServerStats, ShutdownReport, StreamAborted, TestRequest, TlsInfo, Transport, config, respond,
 };
 #[cfg(feature = "tls")]
 pub use postern_core::{TlsConfig, ring_provider};

@@ -1,5 +1,5 @@
 //! Black-box tests of every route of `examples/colorpalette.rs` over a real socket, with every
-//! status it documents (200, 201, 204, 208, 400, 401, 404) and exact JSON bodies.
+//! status it documents (200, 201, 204, 208, 400, 401, 404, 415, 422) and exact JSON bodies.
 
 #[path = "../../examples/colorpalette.rs"]
 #[allow(dead_code, unreachable_pub)]
@@ -56,6 +56,7 @@ impl Answer {
 }
 
 impl Fixture {
+    /// Sends `body`, if any, as `application/json`.
     async fn send(
         &self,
         method: http::Method,
@@ -63,12 +64,31 @@ impl Fixture {
         token: Option<&str>,
         body: Option<&str>,
     ) -> Answer {
+        self.send_as(
+            method,
+            path,
+            token,
+            body.map(|body| ("application/json", body)),
+        )
+        .await
+    }
+
+    /// Sends `body`, if any, with its content type.
+    async fn send_as(
+        &self,
+        method: http::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, &str)>,
+    ) -> Answer {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.header("token", token);
         }
-        if let Some(body) = body {
-            request = request.body(body.to_owned());
+        if let Some((content_type, body)) = body {
+            request = request
+                .header("content-type", content_type)
+                .body(body.to_owned());
         }
         let response = request.send().await.expect("response");
         Answer {
@@ -96,6 +116,18 @@ impl Fixture {
         assert_eq!(json["id"], 1);
         json["token"].as_str().expect("token").to_owned()
     }
+}
+
+/// A body the router's `Json` input refused: the status and message, as plain text.
+fn rejected(answer: &Answer, status: StatusCode, message: &str) {
+    assert_eq!(
+        (
+            answer.status,
+            answer.content_type.as_deref(),
+            std::str::from_utf8(&answer.body).expect("UTF-8")
+        ),
+        (status, Some("text/plain; charset=utf-8"), message)
+    );
 }
 
 fn empty(answer: &Answer, status: StatusCode, context: &str) {
@@ -314,10 +346,37 @@ async fn crud_with_token() {
     let token = f.login().await;
     let token = Some(token.as_str());
 
-    // POST: 400 for bad JSON or fields, 208 for an existing id, 201 with the item.
+    // POST: 415 for a body that is not JSON, 400 for malformed JSON, 422 for JSON that is not
+    // an object (all three from the router's `Json` input, with a message), 400 for missing or
+    // mistyped fields, 208 for an existing id, 201 with the item.
+    let answer = f
+        .send_as(
+            Method::POST,
+            "/api/unknown",
+            token,
+            Some(("text/plain", new)),
+        )
+        .await;
+    rejected(
+        &answer,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "expected a JSON body with `content-type: application/json`, got `text/plain`",
+    );
+    let answer = f.send(Method::POST, "/api/unknown", token, Some("{")).await;
+    rejected(
+        &answer,
+        StatusCode::BAD_REQUEST,
+        "malformed JSON body: EOF while parsing an object at line 1 column 1",
+    );
+    let answer = f
+        .send(Method::POST, "/api/unknown", token, Some("[1]"))
+        .await;
+    rejected(
+        &answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "JSON body: invalid type: sequence, expected a map at line 1 column 0",
+    );
     for body in [
-        "{",
-        "[1]",
         r#"{"id":14,"name":"x"}"#,
         r##"{"name":"x","color":"#000000","pantone_value":"1"}"##,
     ] {
@@ -345,8 +404,15 @@ async fn crud_with_token() {
 
     // PUT: every field needed.
     let full = r##"{"name":"peach","color":"#ffbe99","pantone_value":"13-1024"}"##;
+    let answer = f
+        .send(Method::PUT, "/api/unknown/13", token, Some("nope"))
+        .await;
+    rejected(
+        &answer,
+        StatusCode::BAD_REQUEST,
+        "malformed JSON body: expected ident at line 1 column 2",
+    );
     for (path, body, status) in [
-        ("/api/unknown/13", "nope", StatusCode::BAD_REQUEST),
         (
             "/api/unknown/13",
             r#"{"name":"only"}"#,
@@ -371,7 +437,11 @@ async fn crud_with_token() {
     let answer = f
         .send(Method::PATCH, "/api/unknown/13", token, Some("{"))
         .await;
-    empty(&answer, StatusCode::BAD_REQUEST, "PATCH bad JSON");
+    rejected(
+        &answer,
+        StatusCode::BAD_REQUEST,
+        "malformed JSON body: EOF while parsing an object at line 1 column 1",
+    );
     let answer = f
         .send(Method::PATCH, "/api/unknown/99", token, Some("{}"))
         .await;
@@ -427,14 +497,42 @@ async fn sessions() {
             r#"{"email":"nobody@palette.example","password":"swatch-1"}"#,
             StatusCode::NOT_FOUND,
         ),
-        (
-            r#"{"email":"ada.lindqvist@palette.example"}"#,
-            StatusCode::BAD_REQUEST,
-        ),
-        ("not json", StatusCode::BAD_REQUEST),
     ] {
         let answer = f.send(Method::POST, "/api/login", None, Some(body)).await;
         empty(&answer, status, body);
+    }
+    // What the router's `Json<Credentials>` input refuses before the handler runs.
+    let ada = r#"{"email":"ada.lindqvist@palette.example","password":"swatch-1"}"#;
+    for (content_type, body, status, message) in [
+        (
+            "text/plain",
+            ada,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected a JSON body with `content-type: application/json`, got `text/plain`",
+        ),
+        (
+            "application/json",
+            r#"{"email":"ada.lindqvist@palette.example"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "JSON body: missing field `password` at line 1 column 41",
+        ),
+        (
+            "application/json",
+            r#"{"email":"ada.lindqvist@palette.example","password":1}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "JSON body field `password`: invalid type: integer `1`, expected a string at line 1 column 53",
+        ),
+        (
+            "application/json",
+            "not json",
+            StatusCode::BAD_REQUEST,
+            "malformed JSON body: expected ident at line 1 column 2",
+        ),
+    ] {
+        let answer = f
+            .send_as(Method::POST, "/api/login", None, Some((content_type, body)))
+            .await;
+        rejected(&answer, status, message);
     }
     let token = f.login().await;
     assert_eq!(token.len(), 36, "UUID-shaped: {token}");
@@ -444,7 +542,11 @@ async fn sessions() {
     let answer = f
         .send(Method::POST, "/api/register", None, Some("{}"))
         .await;
-    empty(&answer, StatusCode::BAD_REQUEST, "register without fields");
+    rejected(
+        &answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "JSON body: missing field `email` at line 1 column 2",
+    );
     let body = r#"{"email":"mara@palette.example","password":"pink"}"#;
     let registered = f
         .send(Method::POST, "/api/register", None, Some(body))

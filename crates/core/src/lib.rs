@@ -134,6 +134,7 @@ mod request;
 mod responder;
 mod response;
 mod server;
+mod test_request;
 #[cfg(feature = "ws")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
 pub mod websocket;
@@ -162,6 +163,7 @@ pub use server::{
     ProxyAddresses, ProxyHeader, ProxyHeaderError, ProxyProtocol, ProxySsl, ProxyStream,
     ProxyVersion, read_proxy_header,
 };
+pub use test_request::TestRequest;
 
 pub use bytes;
 pub use http;

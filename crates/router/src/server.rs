@@ -6,13 +6,15 @@ use bytes::Bytes;
 use http::StatusCode;
 use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
 use postern_core::{
-    AbstractHttpServer, BodyPolicy, Handled, Method, Methods, Request, Responder, Response,
+    AbstractHttpServer, BodyPolicy, Handled, IntoResponse, Method, Methods, Request, Responder,
+    Response,
 };
 
 use crate::convert::ConverterRegistry;
 use crate::error::RouteError;
 use crate::handler::{Handler, Reply};
 use crate::inline::InlineVec;
+use crate::input::InputRejection;
 use crate::router::{Dispatch, Router};
 use crate::rule::RuleHandle;
 
@@ -20,6 +22,7 @@ const TARGET: &str = "postern::router";
 
 type MissingHandler = Box<dyn Fn(&Request, Responder) + Send + Sync>;
 type AfterRequestHandler = Box<dyn Fn(&Request, &mut Response) + Send + Sync>;
+type RejectionHandler = Box<dyn Fn(&Request, InputRejection) -> Response + Send + Sync>;
 
 /// The routing server (Qt's `QHttpServer`): an ordered list of rules, a missing handler and
 /// after-request handlers. Build it, then serve it with
@@ -53,6 +56,7 @@ pub struct HttpServer {
     router: Router,
     missing: Option<MissingHandler>,
     after: Vec<AfterRequestHandler>,
+    rejection: Option<RejectionHandler>,
     head_as_get: bool,
     method_not_allowed: bool,
     #[cfg(feature = "ws")]
@@ -71,6 +75,7 @@ impl fmt::Debug for HttpServer {
             .field("router", &self.router)
             .field("missing_handler", &self.missing.is_some())
             .field("after_request_handlers", &self.after.len())
+            .field("rejection_handler", &self.rejection.is_some())
             .field("head_as_get", &self.head_as_get)
             .field("method_not_allowed", &self.method_not_allowed)
             .finish()
@@ -84,6 +89,7 @@ impl HttpServer {
             router: Router::new(),
             missing: None,
             after: Vec::new(),
+            rejection: None,
             head_as_get: true,
             method_not_allowed: false,
             #[cfg(feature = "ws")]
@@ -204,6 +210,29 @@ impl HttpServer {
         F: Fn(&Request, &mut Response) + Send + Sync + 'static,
     {
         self.after.push(Box::new(handler));
+    }
+
+    /// Answers every typed input that does not read ([`input`](crate::input)), instead of the
+    /// rejection's own answer (its status and message as `text/plain`). A handler that takes
+    /// `Result<Json<T>, InputRejection>` answers its own. After-request handlers run on what
+    /// it returns.
+    ///
+    /// ```
+    /// use postern_core::{Request, Response};
+    /// use postern_router::HttpServer;
+    /// use postern_router::input::InputRejection;
+    ///
+    /// let mut server = HttpServer::new();
+    /// server.set_rejection_handler(|_request: &Request, rejection: InputRejection| {
+    ///     let body = serde_json::json!({ "error": rejection.message(), "field": rejection.field() });
+    ///     Response::json(&body).with_status(rejection.status())
+    /// });
+    /// ```
+    pub fn set_rejection_handler<F>(&mut self, handler: F)
+    where
+        F: Fn(&Request, InputRejection) -> Response + Send + Sync + 'static,
+    {
+        self.rejection = Some(Box::new(handler));
     }
 
     /// Whether a HEAD request that no rule lists is answered by the first GET rule (the
@@ -395,6 +424,19 @@ impl AbstractHttpServer for HttpServer {
             }
             Dispatch::Ran(Reply::Ready(response)) => response,
             Dispatch::Ran(Reply::Pending(future)) => future.await,
+            Dispatch::Ran(Reply::Rejected(rejection)) => {
+                tracing::debug!(
+                    target: TARGET,
+                    path = request.path(),
+                    status = rejection.status().as_u16(),
+                    reason = rejection.message(),
+                    "typed input rejected"
+                );
+                Some(match &self.rejection {
+                    Some(handler) => handler(request, rejection),
+                    None => rejection.into_response(),
+                })
+            }
         };
         if let (Some(response), Some(responder)) = (response, slot) {
             self.send(request, response, responder);

@@ -40,7 +40,13 @@ enum Kind {
     /// Frames already taken from the body that follows (see
     /// [`ResponseBody::after`]).
     Buffered(Box<(VecDeque<Frame<Bytes>>, ResponseBody)>),
+    /// Another body (a tower service's), streamed as the client reads it.
+    /// A `Mutex` only so the body stays `Sync`: reached through `&mut`.
+    Foreign(Box<Mutex<ForeignBody>>),
 }
+
+/// A body of any type, its errors boxed.
+type ForeignBody = Pin<Box<dyn http_body::Body<Data = Bytes, Error = crate::BoxError> + Send>>;
 
 /// A handler's future, still running when its response head was written.
 pub(crate) type HandlerTask = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -78,7 +84,9 @@ impl fmt::Debug for ResponseBody {
                 .debug_tuple("ResponseBody::Full")
                 .field(&b.as_ref().map_or(0, Bytes::len))
                 .finish(),
-            Kind::Stream(_) | Kind::Buffered(_) => f.write_str("ResponseBody::Stream"),
+            Kind::Stream(_) | Kind::Buffered(_) | Kind::Foreign(_) => {
+                f.write_str("ResponseBody::Stream")
+            }
         }
     }
 }
@@ -97,6 +105,21 @@ impl ResponseBody {
     pub fn empty() -> ResponseBody {
         ResponseBody {
             kind: Kind::Full(None),
+            handler: None,
+        }
+    }
+
+    /// Any body, streamed as the client reads it: a body error ends the
+    /// response as a dropped writer does (the client sees it cut short).
+    pub fn from_body<B>(body: B) -> ResponseBody
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<crate::BoxError>,
+    {
+        use http_body_util::BodyExt;
+        let body: ForeignBody = Box::pin(body.map_err(Into::into));
+        ResponseBody {
+            kind: Kind::Foreign(Box::new(Mutex::new(body))),
             handler: None,
         }
     }
@@ -199,17 +222,35 @@ impl http_body::Body for ResponseBody {
                 Some(frame) => Poll::Ready(Some(Ok(frame))),
                 None => Pin::new(&mut buffered.1).poll_frame(cx),
             },
+            Kind::Foreign(body) => {
+                let body = body.get_mut().unwrap_or_else(PoisonError::into_inner);
+                match body.as_mut().poll_frame(cx) {
+                    Poll::Ready(Some(Err(error))) => {
+                        tracing::debug!(target: "postern::request", %error, "response body failed: cutting the response");
+                        this.kind = Kind::Full(None);
+                        Poll::Ready(Some(Err(StreamAborted)))
+                    }
+                    other => other.map(|frame| frame.map(|frame| frame.map_err(|_| StreamAborted))),
+                }
+            }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self.kind, Kind::Full(None))
+        match &self.kind {
+            Kind::Full(bytes) => bytes.is_none(),
+            Kind::Foreign(body) => body.lock().is_ok_and(|body| body.is_end_stream()),
+            Kind::Stream(_) | Kind::Buffered(_) => false,
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             Kind::Full(None) => SizeHint::with_exact(0),
+            Kind::Foreign(body) => body
+                .lock()
+                .map_or_else(|_| SizeHint::default(), |body| body.size_hint()),
             Kind::Stream(_) | Kind::Buffered(_) => SizeHint::default(),
         }
     }

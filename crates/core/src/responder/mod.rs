@@ -128,12 +128,29 @@ impl Responder {
         self.send(Response::with_mime(mime, body).with_status(status));
     }
 
-    /// Send compact JSON with `content-type: application/json`. (Qt's
-    /// responder writes indented JSON; we write compact everywhere.)
+    /// Send compact JSON with `content-type: application/json`, from any
+    /// serialisable value (see [`Response::json`]: a value with no JSON form
+    /// answers 500). Qt's responder writes indented JSON; Postern writes
+    /// compact JSON everywhere.
     #[cfg(feature = "json")]
     #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
-    pub fn write_json(self, value: &serde_json::Value, status: StatusCode) {
+    pub fn write_json<T: serde::Serialize + ?Sized>(self, value: &T, status: StatusCode) {
         self.send(Response::json(value).with_status(status));
+    }
+
+    /// Send an `http::Response` with a body of any type (a tower service's
+    /// answer, say), streamed as the client reads it; its `content-length`
+    /// comes from the body's exact size, when it has one.
+    pub fn send_http_body<B>(self, response: http::Response<B>)
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<crate::BoxError>,
+    {
+        let (head, body) = response.into_parts();
+        self.send_http(http::Response::from_parts(
+            head,
+            ResponseBody::from_body(body),
+        ));
     }
 
     /// Send an empty body with `content-type: application/x-empty`.

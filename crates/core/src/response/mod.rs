@@ -113,19 +113,50 @@ impl Response {
         Response::with_content_type(HeaderValue::from_static(mime), body)
     }
 
-    /// A 200 compact JSON response, `application/json`.
+    /// A 200 compact JSON response, `application/json`, from any
+    /// serialisable value (`serde_json::Value`, or a `#[derive(Serialize)]`
+    /// type).
+    ///
+    /// A value that cannot be written as JSON (a map with non-string keys,
+    /// or a `Serialize` impl that fails) is a bug in the caller, not in the
+    /// client: the answer is then 500 with an empty body, and the error is
+    /// logged on `postern::request`.
+    ///
+    /// ```
+    /// #[derive(serde::Serialize)]
+    /// struct Colour { id: u32, name: &'static str }
+    ///
+    /// let r = postern_core::Response::json(&Colour { id: 1, name: "cerulean" });
+    /// assert_eq!(r.mime_type(), "application/json");
+    /// assert_eq!(&r.body()[..], br#"{"id":1,"name":"cerulean"}"#);
+    /// ```
     #[cfg(feature = "json")]
-    pub fn json(value: &serde_json::Value) -> Response {
-        // Serialising a `Value` into a Vec cannot fail: keys are strings.
-        let body = serde_json::to_vec(value).unwrap_or_default();
-        Response::with_static_mime("application/json", body)
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+    pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Response {
+        match serde_json::to_vec(value) {
+            Ok(body) => Response::with_static_mime("application/json", body),
+            Err(error) => {
+                tracing::error!(target: "postern::request", %error, "response value is not serialisable as JSON; answering 500");
+                Response::new(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
     }
 
     /// The whole file, with the MIME type from its name (then its content when
     /// the name says nothing); 404 with an empty body when it cannot be read.
     ///
-    /// Reads synchronously. The path is used as given: never build it from a
-    /// request without checking it stays inside your directory.
+    /// **Blocking**: the file is read whole with `std::fs`, as Qt's
+    /// `fromFile` does, on the thread that calls it. Keep it for small files
+    /// read rarely; inside an `async` handler under load, or for large files,
+    /// read with `tokio::fs::read` and answer with [`Response::bytes`] or
+    /// [`Response::with_mime`], or stream with
+    /// [`Responder::write_reader`](crate::Responder::write_reader) over a
+    /// `tokio::fs::File`; to serve a folder, mount tower-http's `ServeDir`
+    /// with postern-router's `HttpServer::route_service` (async reads,
+    /// Range, conditional requests).
+    ///
+    /// The path is used as given: never build it from a request without
+    /// checking it stays inside your directory.
     pub fn from_file(path: impl AsRef<Path>) -> Response {
         let path = path.as_ref();
         match std::fs::read(path) {
@@ -245,6 +276,12 @@ mod tests {
         let r = Response::json(&serde_json::json!({"property": "test", "value": 1}));
         assert_eq!(&r.body()[..], br#"{"property":"test","value":1}"#);
         assert_eq!(r.mime_type(), "application/json");
+        // A map with non-string keys has no JSON form: the caller's bug, 500.
+        let unwritable = std::collections::BTreeMap::from([((1, 2), "x")]);
+        let r = Response::json(&unwritable);
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(r.mime_type(), "application/x-empty");
+        assert!(r.body().is_empty());
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod shared;
 mod strict;
 #[cfg(feature = "tls")]
 mod tls;
+#[cfg(feature = "tls")]
 #[cfg(feature = "ws")]
 mod upgrade;
 

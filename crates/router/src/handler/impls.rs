@@ -1,8 +1,9 @@
 //! The [`Handler`] impls: every allowed signature, for zero to six path arguments.
 //!
-//! One macro expands, per arity, eight special-argument shapes (none, `Request`, `&Request`,
-//! `Responder`, and the four request/responder pairs) times two return kinds (value or
-//! future), each next to its [`Sealed`] twin with the same bounds. The local names `request`,
+//! One macro expands, per arity, with and without a typed input ([`FromRequest`]) after the
+//! path arguments, eight special-argument shapes (none, `Request`, `&Request`, `Responder`,
+//! and the four request/responder pairs) times two return kinds (value or future), each next
+//! to its [`Sealed`] twin with the same bounds. The local names `request`,
 //! `responder` and `captures` are passed in so that the generated bodies and the parameters
 //! they use share one hygiene context.
 
@@ -12,46 +13,54 @@ use super::marker::{
 use super::sealed::Sealed;
 use super::{Handler, Reply, next_arg};
 use crate::convert::{ArgType, FromCapture};
+use crate::input::FromRequest;
 use postern_core::{IntoResponse, Request, Responder};
 use std::future::Future;
 
 macro_rules! handler_impls {
     ([$request:ident, $responder:ident, $captures:ident] $($A:ident),*) => {
-        handler_impls!(@value [$request, $responder, $captures] [$($A),*] Plain, [], []);
-        handler_impls!(@value [$request, $responder, $captures] [$($A),*] Req, [Request], [$request.clone()]);
-        handler_impls!(@value [$request, $responder, $captures] [$($A),*] ReqRef, [&Request], [$request]);
-        handler_impls!(@unit [$request, $responder, $captures] [$($A),*] Resp, [Responder], [$responder.take()?]);
-        handler_impls!(@unit [$request, $responder, $captures] [$($A),*] ReqResp,
+        handler_impls!(@shapes [$request, $responder, $captures] [$($A),*] []);
+        handler_impls!(@shapes [$request, $responder, $captures] [$($A),*] [I]);
+    };
+
+    (@shapes [$request:ident, $responder:ident, $captures:ident] [$($A:ident),*] [$($I:ident)?]) => {
+        handler_impls!(@value [$request, $responder, $captures] [$($A),*] [$($I)?] Plain, [], []);
+        handler_impls!(@value [$request, $responder, $captures] [$($A),*] [$($I)?] Req, [Request], [$request.clone()]);
+        handler_impls!(@value [$request, $responder, $captures] [$($A),*] [$($I)?] ReqRef, [&Request], [$request]);
+        handler_impls!(@unit [$request, $responder, $captures] [$($A),*] [$($I)?] Resp, [Responder], [$responder.take()?]);
+        handler_impls!(@unit [$request, $responder, $captures] [$($A),*] [$($I)?] ReqResp,
             [Request, Responder], [$request.clone(), $responder.take()?]);
-        handler_impls!(@unit [$request, $responder, $captures] [$($A),*] RespReq,
+        handler_impls!(@unit [$request, $responder, $captures] [$($A),*] [$($I)?] RespReq,
             [Responder, Request], [$responder.take()?, $request.clone()]);
-        handler_impls!(@unit [$request, $responder, $captures] [$($A),*] ReqRefResp,
+        handler_impls!(@unit [$request, $responder, $captures] [$($A),*] [$($I)?] ReqRefResp,
             [&Request, Responder], [$request, $responder.take()?]);
-        handler_impls!(@unit [$request, $responder, $captures] [$($A),*] RespReqRef,
+        handler_impls!(@unit [$request, $responder, $captures] [$($A),*] [$($I)?] RespReqRef,
             [Responder, &Request], [$responder.take()?, $request]);
     };
 
     // Shapes without a responder: the handler returns a response (or a future of one).
-    (@value [$request:ident, $responder:ident, $captures:ident] [$($A:ident),*]
+    (@value [$request:ident, $responder:ident, $captures:ident] [$($A:ident),*] [$($I:ident)?]
         $shape:ident, [$($ty:ty),*], [$($val:expr),*]) => {
-        impl<F, R, $($A,)*> Sealed<(fn($($A,)*), $shape, Sync)> for F
+        impl<F, R, $($A,)* $($I,)?> Sealed<(fn($($A,)*), fn($($I)?), $shape, Sync)> for F
         where
-            F: Fn($($A,)* $($ty,)*) -> R + Send + std::marker::Sync + 'static,
+            F: Fn($($A,)* $($I,)? $($ty,)*) -> R + Send + std::marker::Sync + 'static,
             R: IntoResponse,
             $($A: FromCapture,)*
+            $($I: FromRequest,)?
         {
         }
 
-        impl<F, R, $($A,)*> Handler<(fn($($A,)*), $shape, Sync)> for F
+        impl<F, R, $($A,)* $($I,)?> Handler<(fn($($A,)*), fn($($I)?), $shape, Sync)> for F
         where
-            F: Fn($($A,)* $($ty,)*) -> R + Send + std::marker::Sync + 'static,
+            F: Fn($($A,)* $($I,)? $($ty,)*) -> R + Send + std::marker::Sync + 'static,
             R: IntoResponse,
             $($A: FromCapture,)*
+            $($I: FromRequest,)?
         {
             handler_impls!(@common [$captures] $($A),*);
 
             fn takes_request() -> bool {
-                <$shape as Shape>::TAKES_REQUEST
+                <$shape as Shape>::TAKES_REQUEST $(|| <$I as FromRequest>::READS_BODY)?
             }
 
             #[allow(non_snake_case, unused_variables, unused_mut)]
@@ -63,30 +72,36 @@ macro_rules! handler_impls {
             ) -> Option<Reply> {
                 let mut iter = $captures.iter();
                 $(let $A: $A = next_arg(&mut iter)?;)*
-                Some(Reply::ready((self)($($A,)* $($val,)*)))
+                $(let $I: $I = match <$I as FromRequest>::from_request($request) {
+                    Ok(input) => input,
+                    Err(rejection) => return Some(Reply::Rejected(rejection)),
+                };)?
+                Some(Reply::ready((self)($($A,)* $($I,)? $($val,)*)))
             }
         }
 
-        impl<F, Fut, $($A,)*> Sealed<(fn($($A,)*), $shape, Async)> for F
+        impl<F, Fut, $($A,)* $($I,)?> Sealed<(fn($($A,)*), fn($($I)?), $shape, Async)> for F
         where
-            F: Fn($($A,)* $($ty,)*) -> Fut + Send + std::marker::Sync + 'static,
+            F: Fn($($A,)* $($I,)? $($ty,)*) -> Fut + Send + std::marker::Sync + 'static,
             Fut: Future + Send + 'static,
             Fut::Output: IntoResponse,
             $($A: FromCapture,)*
+            $($I: FromRequest,)?
         {
         }
 
-        impl<F, Fut, $($A,)*> Handler<(fn($($A,)*), $shape, Async)> for F
+        impl<F, Fut, $($A,)* $($I,)?> Handler<(fn($($A,)*), fn($($I)?), $shape, Async)> for F
         where
-            F: Fn($($A,)* $($ty,)*) -> Fut + Send + std::marker::Sync + 'static,
+            F: Fn($($A,)* $($I,)? $($ty,)*) -> Fut + Send + std::marker::Sync + 'static,
             Fut: Future + Send + 'static,
             Fut::Output: IntoResponse,
             $($A: FromCapture,)*
+            $($I: FromRequest,)?
         {
             handler_impls!(@common [$captures] $($A),*);
 
             fn takes_request() -> bool {
-                <$shape as Shape>::TAKES_REQUEST
+                <$shape as Shape>::TAKES_REQUEST $(|| <$I as FromRequest>::READS_BODY)?
             }
 
             #[allow(non_snake_case, unused_variables, unused_mut)]
@@ -98,30 +113,36 @@ macro_rules! handler_impls {
             ) -> Option<Reply> {
                 let mut iter = $captures.iter();
                 $(let $A: $A = next_arg(&mut iter)?;)*
-                Some(Reply::pending((self)($($A,)* $($val,)*)))
+                $(let $I: $I = match <$I as FromRequest>::from_request($request) {
+                    Ok(input) => input,
+                    Err(rejection) => return Some(Reply::Rejected(rejection)),
+                };)?
+                Some(Reply::pending((self)($($A,)* $($I,)? $($val,)*)))
             }
         }
     };
 
     // Shapes with a responder: the handler returns `()` (or a future of `()`).
-    (@unit [$request:ident, $responder:ident, $captures:ident] [$($A:ident),*]
+    (@unit [$request:ident, $responder:ident, $captures:ident] [$($A:ident),*] [$($I:ident)?]
         $shape:ident, [$($ty:ty),*], [$($val:expr),*]) => {
-        impl<F, $($A,)*> Sealed<(fn($($A,)*), $shape, Sync)> for F
+        impl<F, $($A,)* $($I,)?> Sealed<(fn($($A,)*), fn($($I)?), $shape, Sync)> for F
         where
-            F: Fn($($A,)* $($ty,)*) + Send + std::marker::Sync + 'static,
+            F: Fn($($A,)* $($I,)? $($ty,)*) + Send + std::marker::Sync + 'static,
             $($A: FromCapture,)*
+            $($I: FromRequest,)?
         {
         }
 
-        impl<F, $($A,)*> Handler<(fn($($A,)*), $shape, Sync)> for F
+        impl<F, $($A,)* $($I,)?> Handler<(fn($($A,)*), fn($($I)?), $shape, Sync)> for F
         where
-            F: Fn($($A,)* $($ty,)*) + Send + std::marker::Sync + 'static,
+            F: Fn($($A,)* $($I,)? $($ty,)*) + Send + std::marker::Sync + 'static,
             $($A: FromCapture,)*
+            $($I: FromRequest,)?
         {
             handler_impls!(@common [$captures] $($A),*);
 
             fn takes_request() -> bool {
-                <$shape as Shape>::TAKES_REQUEST
+                <$shape as Shape>::TAKES_REQUEST $(|| <$I as FromRequest>::READS_BODY)?
             }
 
             #[allow(non_snake_case, unused_variables, unused_mut)]
@@ -133,29 +154,35 @@ macro_rules! handler_impls {
             ) -> Option<Reply> {
                 let mut iter = $captures.iter();
                 $(let $A: $A = next_arg(&mut iter)?;)*
-                (self)($($A,)* $($val,)*);
+                $(let $I: $I = match <$I as FromRequest>::from_request($request) {
+                    Ok(input) => input,
+                    Err(rejection) => return Some(Reply::Rejected(rejection)),
+                };)?
+                (self)($($A,)* $($I,)? $($val,)*);
                 Some(Reply::Ready(None))
             }
         }
 
-        impl<F, Fut, $($A,)*> Sealed<(fn($($A,)*), $shape, Async)> for F
+        impl<F, Fut, $($A,)* $($I,)?> Sealed<(fn($($A,)*), fn($($I)?), $shape, Async)> for F
         where
-            F: Fn($($A,)* $($ty,)*) -> Fut + Send + std::marker::Sync + 'static,
+            F: Fn($($A,)* $($I,)? $($ty,)*) -> Fut + Send + std::marker::Sync + 'static,
             Fut: Future<Output = ()> + Send + 'static,
             $($A: FromCapture,)*
+            $($I: FromRequest,)?
         {
         }
 
-        impl<F, Fut, $($A,)*> Handler<(fn($($A,)*), $shape, Async)> for F
+        impl<F, Fut, $($A,)* $($I,)?> Handler<(fn($($A,)*), fn($($I)?), $shape, Async)> for F
         where
-            F: Fn($($A,)* $($ty,)*) -> Fut + Send + std::marker::Sync + 'static,
+            F: Fn($($A,)* $($I,)? $($ty,)*) -> Fut + Send + std::marker::Sync + 'static,
             Fut: Future<Output = ()> + Send + 'static,
             $($A: FromCapture,)*
+            $($I: FromRequest,)?
         {
             handler_impls!(@common [$captures] $($A),*);
 
             fn takes_request() -> bool {
-                <$shape as Shape>::TAKES_REQUEST
+                <$shape as Shape>::TAKES_REQUEST $(|| <$I as FromRequest>::READS_BODY)?
             }
 
             #[allow(non_snake_case, unused_variables, unused_mut)]
@@ -167,7 +194,11 @@ macro_rules! handler_impls {
             ) -> Option<Reply> {
                 let mut iter = $captures.iter();
                 $(let $A: $A = next_arg(&mut iter)?;)*
-                Some(Reply::pending_unit((self)($($A,)* $($val,)*)))
+                $(let $I: $I = match <$I as FromRequest>::from_request($request) {
+                    Ok(input) => input,
+                    Err(rejection) => return Some(Reply::Rejected(rejection)),
+                };)?
+                Some(Reply::pending_unit((self)($($A,)* $($I,)? $($val,)*)))
             }
         }
     };

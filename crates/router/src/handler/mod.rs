@@ -3,7 +3,11 @@
 //! A handler takes, in this order:
 //! 1. zero to six **path arguments**, each a [`FromCapture`] type (one per `<arg>`, surplus
 //!    ones appended at the end of the pattern, Qt's convention);
-//! 2. then optionally the request, as [`Request`] (a cheap clone) or `&Request`, and/or the
+//! 2. then optionally one **typed input** ([`FromRequest`](crate::input::FromRequest):
+//!    [`Json<T>`](crate::input::Json), [`Query<T>`](crate::input::Query),
+//!    [`Form<T>`](crate::input::Form), `Result` of one, or your own), read before the handler
+//!    runs, whose failure is answered for it (see [`input`](crate::input));
+//! 3. then optionally the request, as [`Request`] (a cheap clone) or `&Request`, and/or the
 //!    [`Responder`], in either order.
 //!
 //! Without a responder it returns anything that implements [`IntoResponse`] (`String`,
@@ -43,6 +47,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::convert::{ArgType, FromCapture};
+use crate::input::InputRejection;
 use postern_core::{IntoResponse, Request, Responder, Response};
 
 /// A function or closure that can answer a route; see the [module docs](self).
@@ -54,7 +59,7 @@ use postern_core::{IntoResponse, Request, Responder, Response};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a route handler",
     label = "not a valid handler signature",
-    note = "a handler takes its path arguments first (types implementing `FromCapture`: integers, floats, bool, String, Bytes, UrlPath or your own), then optionally `Request` or `&Request` and/or `Responder`, in either order",
+    note = "a handler takes its path arguments first (types implementing `FromCapture`: integers, floats, bool, String, Bytes, UrlPath or your own), then optionally one typed input (`Json<T>`, `Query<T>`, `Form<T>` or another `FromRequest` type), then optionally `Request` or `&Request` and/or `Responder`, in either order",
     note = "without a `Responder` it returns something implementing `IntoResponse` (or a future of it); with a `Responder` it returns `()` (or a future of `()`)",
     note = "closure arguments need explicit types, e.g. `|id: u32, request: &Request| ...`"
 )]
@@ -67,7 +72,8 @@ pub trait Handler<M>: sealed::Sealed<M> + Send + Sync + Sized + 'static {
     #[doc(hidden)]
     fn converts(captures: &[&str]) -> bool;
 
-    /// Whether the handler takes the request (and so may read its body).
+    /// Whether the handler takes the request or an input that reads the body (and so needs
+    /// the body read).
     #[doc(hidden)]
     fn takes_request() -> bool;
 
@@ -101,6 +107,8 @@ pub enum Reply {
     Ready(Option<Response>),
     /// Still running.
     Pending(Pin<Box<dyn Future<Output = Option<Response>> + Send>>),
+    /// The typed input did not read: the handler did not run (the responder is left in place).
+    Rejected(InputRejection),
 }
 
 impl Reply {

@@ -8,5 +8,7 @@ mod body_policy;
 mod compile_fail;
 mod handlers;
 mod matching;
+mod mounted_service;
 mod registration;
+mod typed_input;
 mod websocket;

@@ -50,6 +50,12 @@ impl TlsConfig {
     }
 
     /// A certificate chain and private key in PEM.
+    ///
+    /// # Errors
+    /// A [`Error::is_tls`] error that says what to fix: the two arguments swapped (a key
+    /// where the chain should be, or a certificate where the key should be), a truncated
+    /// PEM (a BEGIN line without its END line), base64 that does not decode, no block of
+    /// the kind needed, or a certificate and key that do not belong together.
     pub fn from_pem(cert_chain: &[u8], private_key: &[u8]) -> Result<TlsConfig, Error> {
         let (certs, key) = load::parse_pair(cert_chain, private_key).map_err(pair_error)?;
         TlsConfig::from_der(certs, key)
