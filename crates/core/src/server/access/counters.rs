@@ -36,9 +36,11 @@ impl Counters {
     #[inline]
     pub(crate) fn answered(&self, reason: Option<RefusalReason>) {
         match reason {
-            None => self.served.fetch_add(1, Ordering::Relaxed),
-            Some(reason) => return self.refused(reason),
-        };
+            None => {
+                self.served.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(reason) => self.refused(reason),
+        }
     }
 
     /// One request or connection refused for `reason`.
