@@ -163,6 +163,9 @@ async fn a_served_request_is_one_event_with_every_field() {
         .roundtrip("GET /hello?token=secret HTTP/1.1\r\nHost: a\r\n\r\n")
         .await;
     assert_eq!(response.status, 200);
+    raw.send("HEAD /hello HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    let response = raw.head_response().await;
+    assert_eq!(response.status, 200);
     let response = raw
         .roundtrip("POST /echo HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc")
         .await;
@@ -171,6 +174,7 @@ async fn a_served_request_is_one_event_with_every_field() {
         events_after(running, &capture).await,
         [
             request_event("GET", "/hello", 200, 5, "HTTP/1.1", None),
+            request_event("HEAD", "/hello", 200, 0, "HTTP/1.1", None),
             request_event("POST", "/echo", 200, 3, "HTTP/1.0", None),
         ]
     );

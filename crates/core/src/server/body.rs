@@ -62,11 +62,12 @@ impl<B> ServerBody<B> {
 }
 
 impl<B: Body<Data = Bytes>> ServerBody<B> {
-    /// Give the body its request's access log entry; an empty body is
-    /// complete already.
+    /// Give the body its request's access log entry; an empty body, or the
+    /// body of a HEAD response (which hyper never sends), is complete
+    /// already.
     pub(crate) fn set_access(&mut self, entry: Option<Box<AccessEntry>>) {
         if let Some(mut entry) = entry {
-            if self.is_end_stream() {
+            if self.is_end_stream() || entry.is_head() {
                 entry.complete();
             }
             self.access = Some(entry);

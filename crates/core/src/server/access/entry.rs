@@ -62,6 +62,11 @@ impl AccessEntry {
         self.reason = reason;
     }
 
+    /// Whether the request is a HEAD: its response has no body to send.
+    pub(crate) fn is_head(&self) -> bool {
+        self.method == Method::HEAD
+    }
+
     /// `bytes` body bytes went to hyper.
     #[inline]
     pub(crate) fn sent(&mut self, bytes: usize) {
