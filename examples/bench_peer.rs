@@ -9,6 +9,7 @@
 //! PORT=18080 target/bench-peer/examples/bench_peer
 //! POSTERN_LIMITS=all PORT=18080 target/bench-peer/examples/bench_peer   # every limit on
 //! POSTERN_ACCESS_LOG=1 PORT=18080 target/bench-peer/examples/bench_peer  # access log on, to a sink
+//! PORT=18080 target/bench-peer/examples/bench_peer --access-log           # the same
 //! ```
 
 use postern::http::StatusCode;
@@ -78,7 +79,8 @@ async fn main() -> Result<(), postern::Error> {
     };
     // The access log's whole cost: events built and formatted, then
     // written nowhere.
-    let access_log = std::env::var_os("POSTERN_ACCESS_LOG").is_some();
+    let access_log = std::env::var_os("POSTERN_ACCESS_LOG").is_some()
+        || std::env::args().any(|arg| arg == "--access-log");
     if access_log {
         tracing_subscriber::fmt()
             .with_env_filter("postern::access=info")
