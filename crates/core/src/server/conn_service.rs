@@ -210,6 +210,7 @@ impl<S: Service<R>, R> ConnFuture<S, R> {
         }
     }
 
+    #[inline]
     fn call(
         mut service: S,
         request: R,
