@@ -28,3 +28,4 @@ mod tls;
 mod tower;
 #[cfg(unix)]
 mod unix;
+mod websocket;

@@ -72,6 +72,12 @@ pub(crate) struct Activity {
     /// The access log and counters, reached through each request's
     /// [`InFlight`] without a clone per request.
     access: ConnAccess,
+    /// Accepted WebSockets of this connection not yet dropped.
+    #[cfg(feature = "ws")]
+    pub(crate) upgrades: AtomicU32,
+    /// Told when the last of them is dropped.
+    #[cfg(feature = "ws")]
+    pub(crate) upgrade_released: tokio::sync::Notify,
 }
 
 impl Activity {
@@ -98,6 +104,10 @@ impl Activity {
             writes: AtomicU64::new(0),
             write_blocked: AtomicBool::new(false),
             access,
+            #[cfg(feature = "ws")]
+            upgrades: AtomicU32::new(0),
+            #[cfg(feature = "ws")]
+            upgrade_released: tokio::sync::Notify::new(),
         })
     }
 
