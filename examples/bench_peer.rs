@@ -8,6 +8,8 @@
 //! cargo build --profile bench-peer --example bench_peer
 //! PORT=18080 target/bench-peer/examples/bench_peer
 //! POSTERN_LIMITS=all PORT=18080 target/bench-peer/examples/bench_peer   # every limit on
+//! POSTERN_ACCESS_LOG=1 PORT=18080 target/bench-peer/examples/bench_peer  # access log on, to a sink
+//! PORT=18080 target/bench-peer/examples/bench_peer --access-log           # the same
 //! ```
 
 use postern::http::StatusCode;
@@ -75,8 +77,18 @@ async fn main() -> Result<(), postern::Error> {
         Ok("disabled") => Configuration::disabled(),
         _ => Configuration::default(),
     };
+    // The access log's whole cost: events built and formatted, then
+    // written nowhere.
+    let access_log = std::env::var_os("POSTERN_ACCESS_LOG").is_some()
+        || std::env::args().any(|arg| arg == "--access-log");
+    if access_log {
+        tracing_subscriber::fmt()
+            .with_env_filter("postern::access=info")
+            .with_writer(std::io::sink)
+            .init();
+    }
     let running = Server::builder()
-        .configuration(configuration)
+        .configuration(configuration.with_access_log(access_log))
         .bind_tcp(format!("127.0.0.1:{}", port()))
         .serve_abstract(Peer)
         .await?;

@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod access_log;
 mod attacks;
 mod bodies;
 mod config;

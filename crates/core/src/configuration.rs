@@ -14,7 +14,7 @@ use crate::config::{Http2Settings, Limits, SizeLimits, Timeouts};
 /// `Default` is Qt's defaults: rate limit off, keep-alive 15 s, connection
 /// caps off, allow/deny lists empty, URL 64 KiB, headers 64 KiB in all, one
 /// field 48 KiB, 128 fields, body 32 MiB; plus Postern's own: 256 MiB for
-/// all buffered bodies at once, waited for up to 1 s.
+/// all buffered bodies at once, waited for up to 1 s; access log off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Configuration {
@@ -37,6 +37,11 @@ pub struct Configuration {
     pub max_buffered_body_bytes: Option<u64>,
     /// How long a body waits for room in that budget. Default 1 s.
     pub buffered_body_wait: Duration,
+    /// Write one `tracing` event per finished request, refusals included,
+    /// on the target `postern::access` (see [`access`](crate::access) for
+    /// its fields). Default off, which costs nothing per request. Read when
+    /// a connection opens: a change applies to new connections.
+    pub access_log: bool,
 }
 
 impl Default for Configuration {
@@ -47,6 +52,7 @@ impl Default for Configuration {
             timeouts: Timeouts::default(),
             max_buffered_body_bytes: Some(256 * 1024 * 1024),
             buffered_body_wait: Duration::from_secs(1),
+            access_log: false,
         }
     }
 }
@@ -68,6 +74,12 @@ impl Configuration {
             max_buffered_body_bytes: None,
             ..Configuration::default()
         }
+    }
+
+    /// Turn the access log on or off (see [`access_log`](Self::access_log)).
+    pub fn with_access_log(mut self, on: bool) -> Self {
+        self.access_log = on;
+        self
     }
 
     /// Replace the limits.

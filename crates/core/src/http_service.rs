@@ -349,16 +349,25 @@ fn busy_response(version: http::Version) -> http::Response<ResponseBody> {
 }
 
 fn body_error_response(error: BoxError, version: http::Version) -> http::Response<ResponseBody> {
-    let status = if postern_limits::size::is_body_too_large(&*error) {
-        StatusCode::PAYLOAD_TOO_LARGE
+    use postern_limits::RefusalReason;
+    let (status, reason) = if postern_limits::size::is_body_too_large(&*error) {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some(RefusalReason::BodyTooLarge),
+        )
     } else if crate::server::is_body_timeout(&*error) {
-        StatusCode::REQUEST_TIMEOUT
+        (StatusCode::REQUEST_TIMEOUT, Some(RefusalReason::Timeout))
     } else {
-        StatusCode::BAD_REQUEST
+        (StatusCode::BAD_REQUEST, None)
     };
     tracing::debug!(target: "postern::request", %error, %status, "request body failed");
     // The rest of the body is unread: an HTTP/1 connection cannot carry on.
-    postern_limits::empty_response(status, version, true, ResponseBody::empty())
+    let mut response = postern_limits::empty_response(status, version, true, ResponseBody::empty());
+    if let Some(reason) = reason {
+        // For the access log and the counters: a refusal, not an answer.
+        response.extensions_mut().insert(reason);
+    }
+    response
 }
 
 /// The future of [`HttpService`]'s `call`: it runs the handler and resolves

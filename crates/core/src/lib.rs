@@ -124,6 +124,7 @@
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 mod abstract_server;
+pub mod access;
 mod body;
 pub mod config;
 mod configuration;

@@ -31,7 +31,9 @@
 //! and `content-length: 0`, plus `retry-after` on the rate limit's 429 and, on
 //! HTTP/1.x, `connection: close` on 413, 414, 431 and the connection layer's
 //! 429 (HTTP/2 forbids that header). A layer that cannot tell who the client
-//! is answers 500 the same way. Logs go to the `tracing` target
+//! is answers 500 the same way. Each refusal carries its
+//! [`RefusalReason`] as a response extension, so a trace or metrics layer
+//! outside the limits sees why. Logs go to the `tracing` target
 //! `postern::limits`.
 //!
 //! Every item has one path: each layer, its service and its helpers live in
@@ -99,7 +101,9 @@ pub mod stack;
 
 mod body;
 mod key;
+mod reason;
 mod rejection;
 
 pub use body::ResponseBody;
+pub use reason::RefusalReason;
 pub use rejection::empty_response;

@@ -10,6 +10,8 @@
 use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, Response, StatusCode, Version};
 
+use crate::RefusalReason;
+
 /// Why a request was refused, and what the response must say.
 ///
 /// Kept `Copy` and tiny so that a refusing future stores it inline; the
@@ -66,8 +68,22 @@ impl Rejection {
         }
     }
 
+    /// Why, for the response's extensions (none for a configuration error).
+    pub(crate) fn reason(self) -> Option<RefusalReason> {
+        Some(match self {
+            Rejection::Forbidden => RefusalReason::IpDenied,
+            Rejection::TooManyRequests { .. } => RefusalReason::RateLimited,
+            Rejection::UriTooLong { .. } => RefusalReason::UrlTooLong,
+            Rejection::HeadersTooLarge { .. } => RefusalReason::HeaderTooLarge,
+            Rejection::BodyTooLarge { .. } => RefusalReason::BodyTooLarge,
+            Rejection::TooManyConnections { .. } => RefusalReason::ConnectionCap,
+            Rejection::MissingPeer => return None,
+        })
+    }
+
     /// The refusal with an empty `body`, built by [`empty_response`], plus
-    /// `retry-after` for the rate limit.
+    /// `retry-after` for the rate limit and its [`RefusalReason`] as an
+    /// extension.
     pub(crate) fn into_response<B>(self, body: B) -> Response<B> {
         let close = matches!(
             self,
@@ -84,6 +100,9 @@ impl Rejection {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        if let Some(reason) = self.reason() {
+            response.extensions_mut().insert(reason);
         }
         response
     }
@@ -207,6 +226,44 @@ mod tests {
             let response = rejection.into_response(());
             assert_eq!(response.status().as_u16(), *status, "{rejection:?}");
             assert_eq!(header_list(response.headers()), *expected, "{rejection:?}");
+            assert_eq!(
+                response.extensions().get::<RefusalReason>().copied(),
+                rejection.reason(),
+                "{rejection:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_refusal_names_its_reason() {
+        let table = [
+            (Rejection::Forbidden, Some(RefusalReason::IpDenied)),
+            (
+                Rejection::TooManyRequests {
+                    retry_after_secs: 1,
+                },
+                Some(RefusalReason::RateLimited),
+            ),
+            (
+                Rejection::UriTooLong { close: true },
+                Some(RefusalReason::UrlTooLong),
+            ),
+            (
+                Rejection::HeadersTooLarge { close: false },
+                Some(RefusalReason::HeaderTooLarge),
+            ),
+            (
+                Rejection::BodyTooLarge { close: true },
+                Some(RefusalReason::BodyTooLarge),
+            ),
+            (
+                Rejection::TooManyConnections { close: true },
+                Some(RefusalReason::ConnectionCap),
+            ),
+            (Rejection::MissingPeer, None),
+        ];
+        for (rejection, reason) in table {
+            assert_eq!(rejection.reason(), reason, "{rejection:?}");
         }
     }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::access::ConnAccess;
 use crate::config::{MinDataRate, Timeouts};
 
 /// What the watchdog should do now.
@@ -68,6 +69,9 @@ pub(crate) struct Activity {
     writes: AtomicU64,
     /// The last write found the client's window full.
     write_blocked: AtomicBool,
+    /// The access log and counters, reached through each request's
+    /// [`InFlight`] without a clone per request.
+    access: ConnAccess,
     /// Accepted WebSockets of this connection not yet dropped.
     #[cfg(feature = "ws")]
     pub(crate) upgrades: AtomicU32,
@@ -77,7 +81,13 @@ pub(crate) struct Activity {
 }
 
 impl Activity {
+    #[cfg(test)]
     pub(crate) fn new(track_heads: bool) -> Arc<Activity> {
+        let counters = Arc::new(super::access::Counters::default());
+        Activity::with_access(track_heads, ConnAccess::new(counters, false, None))
+    }
+
+    pub(crate) fn with_access(track_heads: bool, access: ConnAccess) -> Arc<Activity> {
         Arc::new(Activity {
             track_heads,
             in_flight: AtomicU32::new(0),
@@ -93,11 +103,18 @@ impl Activity {
             responses_waiting: AtomicU32::new(0),
             writes: AtomicU64::new(0),
             write_blocked: AtomicBool::new(false),
+            access,
             #[cfg(feature = "ws")]
             upgrades: AtomicU32::new(0),
             #[cfg(feature = "ws")]
             upgrade_released: tokio::sync::Notify::new(),
         })
+    }
+
+    /// The connection's access log and counters.
+    #[inline]
+    pub(crate) fn access(&self) -> &ConnAccess {
+        &self.access
     }
 
     /// A request body delivered a frame of `bytes` data bytes.

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
+use super::access::AccessEntry;
 use super::activity::InFlight;
 
 pin_project! {
@@ -33,6 +34,9 @@ pin_project! {
     pub struct ServerBody<B> {
         #[pin]
         kind: Kind<B>,
+        // The request's access log entry (log on only): written when the
+        // body ends or is dropped.
+        access: Option<Box<AccessEntry>>,
     }
 }
 
@@ -43,6 +47,7 @@ impl<B> ServerBody<B> {
                 body,
                 in_flight: Some(in_flight),
             },
+            access: None,
         }
     }
 
@@ -51,6 +56,21 @@ impl<B> ServerBody<B> {
             kind: Kind::Own {
                 bytes: (!bytes.is_empty()).then_some(bytes),
             },
+            access: None,
+        }
+    }
+}
+
+impl<B: Body<Data = Bytes>> ServerBody<B> {
+    /// Give the body its request's access log entry; an empty body, or the
+    /// body of a HEAD response (which hyper never sends), is complete
+    /// already.
+    pub(crate) fn set_access(&mut self, entry: Option<Box<AccessEntry>>) {
+        if let Some(mut entry) = entry {
+            if self.is_end_stream() || entry.is_head() {
+                entry.complete();
+            }
+            self.access = Some(entry);
         }
     }
 }
@@ -63,12 +83,16 @@ impl<B: Body<Data = Bytes>> Body for ServerBody<B> {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        match self.project().kind.project() {
-            KindProj::Service { body, in_flight } => {
+        let this = self.project();
+        let polled = match this.kind.project() {
+            KindProj::Service {
+                mut body,
+                in_flight,
+            } => {
                 if let Some(in_flight) = in_flight.as_mut() {
                     in_flight.pulled();
                 }
-                let polled = body.poll_frame(cx);
+                let polled = body.as_mut().poll_frame(cx);
                 match &polled {
                     Poll::Ready(Some(Ok(frame))) => {
                         if let (Some(in_flight), Some(data)) =
@@ -82,10 +106,40 @@ impl<B: Body<Data = Bytes>> Body for ServerBody<B> {
                     }
                     Poll::Pending => {}
                 }
+                if let (Some(entry), Poll::Ready(Some(Ok(_)))) = (this.access.as_mut(), &polled)
+                    && body.is_end_stream()
+                {
+                    entry.complete();
+                }
                 polled
             }
-            KindProj::Own { bytes } => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            KindProj::Own { bytes } => {
+                // The one frame is the whole body.
+                if let Some(entry) = this.access.as_mut() {
+                    entry.complete();
+                }
+                Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b))))
+            }
+        };
+        if let Some(entry) = this.access.as_mut() {
+            match &polled {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Some(data) = frame.data_ref() {
+                        entry.sent(data.len());
+                    }
+                }
+                Poll::Ready(None) => {
+                    entry.complete();
+                    // Written now: the response is done.
+                    this.access.take();
+                }
+                Poll::Ready(Some(Err(_))) => {
+                    this.access.take();
+                }
+                Poll::Pending => {}
+            }
         }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {

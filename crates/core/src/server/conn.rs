@@ -11,6 +11,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
+use super::access::{self, ConnAccess};
 use super::activity::{Activity, Verdict, Watch};
 use super::conn_service::ConnService;
 use super::make::MakeConnService;
@@ -113,7 +114,12 @@ where
             return Ending::Closed;
         }
     };
-    let activity = Activity::new(protocol == Protocol::Http1);
+    let access = ConnAccess::new(
+        Arc::clone(&shared.core.counters),
+        access::log_wanted(config),
+        info.client_addr().map(|addr| addr.ip()),
+    );
+    let activity = Activity::with_access(protocol == Protocol::Http1, access);
     // The sniffed bytes are the start of the first head.
     activity.on_read();
     let io = TokioIo::new(Rewind::new(io, prefix, len, Arc::clone(&activity)));
@@ -270,6 +276,7 @@ async fn drive<C: Graceful>(
             result = conn.as_mut() => {
                 if let Err(error) = result {
                     conn_debug!(protocol, %error, "connection ended with an error");
+                    activity.access().connection_error(&error);
                 }
                 return Ending::Closed;
             }

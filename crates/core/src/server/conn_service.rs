@@ -15,6 +15,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::ServeService;
+use super::access::AccessEntry;
 use super::activity::{Activity, InFlight};
 use super::body::ServerBody;
 use super::incoming::IncomingBody;
@@ -23,6 +24,7 @@ use super::shared::{Shared, Snapshot};
 use super::strict;
 use crate::BoxError;
 use crate::ConnectionInfo;
+use postern_limits::RefusalReason;
 use postern_limits::ResponseBody as LimitsBody;
 use postern_limits::stack::LimitsService;
 
@@ -87,6 +89,7 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
     type Future = ConnFuture<LimitsService<M::Service>, http::Request<IncomingBody>>;
 
     fn call(&self, request: http::Request<Incoming>) -> Self::Future {
+        let access = self.activity.access().entry(&request);
         if let Err(ambiguity) = strict::check(request.version(), request.headers()) {
             tracing::debug!(
                 target: "postern::http1",
@@ -94,7 +97,12 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
                 reason = ambiguity.reason(),
                 "ambiguous request refused with 400"
             );
-            return ConnFuture::rejected(StatusCode::BAD_REQUEST, request.version());
+            return ConnFuture::rejected(
+                StatusCode::BAD_REQUEST,
+                request.version(),
+                &self.activity,
+                access,
+            );
         }
         // Reconfigured since the connection opened: the new limits and
         // keep-alive time (one lock, only on such a connection).
@@ -142,7 +150,19 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
         // hyper drops HEAD bodies itself on HTTP/1 only.
         let strip_body =
             request.method() == http::Method::HEAD && request.version() == http::Version::HTTP_2;
-        ConnFuture::call(service, request, in_flight, strip_body, keep_alive)
+        // An HTTP/2 CONNECT answered 2xx hands its stream over (an upgrade).
+        let upgrade_on_2xx = request.method() == http::Method::CONNECT;
+        ConnFuture::call(
+            service,
+            request,
+            in_flight,
+            Flags {
+                strip_body,
+                upgrade_on_2xx,
+            },
+            keep_alive,
+            access,
+        )
     }
 }
 
@@ -162,30 +182,54 @@ pin_project! {
         #[pin]
         state: State<S, R>,
         in_flight: Option<InFlight>,
-        // An HTTP/2 HEAD: send the head (with the body's exact length) only.
-        strip_body: bool,
+        flags: Flags,
         // The `keep-alive` header value for a response that leaves the
         // connection open.
         keep_alive: Option<HeaderValue>,
+        // The access log entry (log on only), handed to the response body.
+        access: Option<Box<AccessEntry>>,
     }
 }
 
+/// What a request asks of its response.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Flags {
+    /// An HTTP/2 HEAD: send the head (with the body's exact length) only.
+    strip_body: bool,
+    /// A `CONNECT`: a 2xx answer is an upgrade.
+    upgrade_on_2xx: bool,
+}
+
 impl<S: Service<R>, R> ConnFuture<S, R> {
-    fn rejected(status: StatusCode, version: http::Version) -> Self {
+    /// Refused as ambiguous (counted here: no request is in flight).
+    fn rejected(
+        status: StatusCode,
+        version: http::Version,
+        activity: &Activity,
+        mut access: Option<Box<AccessEntry>>,
+    ) -> Self {
+        let reason = RefusalReason::BadRequest;
+        activity.access().counters.refused(reason);
+        if let Some(entry) = access.as_mut() {
+            entry.answered(status, Some(reason));
+        }
         ConnFuture {
             state: State::Rejected { status, version },
             in_flight: None,
-            strip_body: false,
+            flags: Flags::default(),
             keep_alive: None,
+            access,
         }
     }
 
+    #[inline]
     fn call(
         mut service: S,
         request: R,
         in_flight: InFlight,
-        strip_body: bool,
+        flags: Flags,
         keep_alive: Option<HeaderValue>,
+        access: Option<Box<AccessEntry>>,
     ) -> Self {
         // Services are nearly always ready: call at once. Otherwise wait for
         // readiness in `poll`.
@@ -202,8 +246,9 @@ impl<S: Service<R>, R> ConnFuture<S, R> {
         ConnFuture {
             state,
             in_flight: Some(in_flight),
-            strip_body,
+            flags,
             keep_alive,
+            access,
         }
     }
 }
@@ -221,7 +266,10 @@ where
         loop {
             let result = match this.state.as_mut().project() {
                 StateProj::Rejected { status, version } => {
-                    return Poll::Ready(Ok(own_response(*status, *version, true)));
+                    let mut response = own_response(*status, *version, true);
+                    response.extensions_mut().insert(RefusalReason::BadRequest);
+                    response.body_mut().set_access(this.access.take());
+                    return Poll::Ready(Ok(response));
                 }
                 StateProj::NotReady { service, request } => match ready!(service.poll_ready(cx)) {
                     Ok(()) => {
@@ -240,8 +288,23 @@ where
                 },
                 StateProj::Called { future } => ready!(future.poll(cx)).map_err(Into::into),
             };
-            return Poll::Ready(Ok(match result {
-                Ok(response) if *this.strip_body => {
+            if let Some(in_flight) = this.in_flight.as_ref() {
+                let (status, reason) = match &result {
+                    Ok(response) => (
+                        response.status(),
+                        response.extensions().get::<RefusalReason>().copied(),
+                    ),
+                    Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
+                };
+                in_flight.activity().access().answered(
+                    status,
+                    reason,
+                    this.flags.upgrade_on_2xx,
+                    this.access.as_deref_mut(),
+                );
+            }
+            let mut response = match result {
+                Ok(response) if this.flags.strip_body => {
                     let (mut parts, body) = response.into_parts();
                     if let Some(length) = body.size_hint().exact() {
                         parts
@@ -287,7 +350,9 @@ where
                         false,
                     )
                 }
-            }));
+            };
+            response.body_mut().set_access(this.access.take());
+            return Poll::Ready(Ok(response));
         }
     }
 }

@@ -2,6 +2,7 @@
 //! timeouts, live configuration and graceful shutdown. Its items are
 //! re-exported at the crate root.
 
+mod access;
 mod activity;
 mod body;
 mod conn;
@@ -253,11 +254,22 @@ pub struct ShutdownReport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct ServerStats {
-    /// Connections open now.
+    /// Connections open now (the open connections of a health page).
     pub live_connections: usize,
     /// Bytes held now in request bodies read whole, against
     /// [`Configuration::max_buffered_body_bytes`].
     pub buffered_body_bytes: u64,
+    /// Requests answered by the service since the server started (the
+    /// refused ones are in [`refusals`](Self::refusals) instead).
+    pub requests_served: u64,
+    /// Requests and connections refused since the server started, by
+    /// reason (see [`access`](crate::access)).
+    pub refusals: crate::access::Refusals,
+    /// Connections (HTTP/1 `101 Switching Protocols`) and HTTP/2 streams
+    /// (`CONNECT` answered 2xx) handed over to an upgrade, such as a
+    /// WebSocket, since the server started; also counted in
+    /// [`requests_served`](Self::requests_served).
+    pub upgrades: u64,
 }
 
 /// A server's shared state, whatever service it runs: what
@@ -484,6 +496,9 @@ impl RunningServer {
         ServerStats {
             live_connections: core.live_connections(),
             buffered_body_bytes: core.body_budget.held(),
+            requests_served: core.counters.served(),
+            refusals: core.counters.refusals(),
+            upgrades: core.counters.upgrades(),
         }
     }
 

@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use http::HeaderValue;
-use postern_limits::connections::ConnectionLimiter;
 use postern_limits::stack::{LimitsLayer, LimitsService};
 use tokio::sync::{Notify, watch};
 use tower_layer::Layer;
 
+use super::access::{Admission, Counters};
 use super::make::MakeConnService;
 use crate::body::BodyBudget;
 use crate::{Configuration, ConnectionInfo, Error};
@@ -53,7 +53,10 @@ impl Snapshot {
 pub(crate) struct Core {
     current: RwLock<Arc<Snapshot>>,
     generation: AtomicU64,
-    pub(crate) limiter: ConnectionLimiter,
+    /// The connection caps (refusals counted and logged).
+    pub(crate) limiter: Admission,
+    /// Requests served, refusals by reason, upgrades.
+    pub(crate) counters: Arc<Counters>,
     pub(crate) phase: watch::Sender<Phase>,
     live: AtomicUsize,
     cut: AtomicUsize,
@@ -90,9 +93,15 @@ impl<M: MakeConnService> Shared<M> {
         let body_budget =
             BodyBudget::new(config.max_buffered_body_bytes, config.buffered_body_wait);
         let snapshot = Snapshot::new(0, config, layer);
+        let counters = Arc::new(Counters::default());
         Ok(Arc::new(Shared {
             core: Core {
-                limiter: ConnectionLimiter::new(snapshot.config.limits.connections),
+                limiter: Admission::new(
+                    snapshot.config.limits.connections,
+                    Arc::clone(&counters),
+                    snapshot.config.access_log,
+                ),
+                counters,
                 current: RwLock::new(Arc::new(snapshot)),
                 generation: AtomicU64::new(0),
                 phase: watch::channel(Phase::Running).0,
@@ -146,7 +155,8 @@ impl Core {
             .layer
             .reconfigure(&config.limits)
             .map_err(limits_error)?;
-        self.limiter.set_limits(config.limits.connections);
+        self.limiter
+            .set(config.limits.connections, config.access_log);
         self.body_budget
             .set(config.max_buffered_body_bytes, config.buffered_body_wait);
         let generation = current.generation + 1;
