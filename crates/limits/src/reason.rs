@@ -46,7 +46,8 @@ pub enum RefusalReason {
     /// `ip_denied`, 403: the client IP is outside the allow list or inside
     /// the deny list.
     IpDenied,
-    /// `rate_limited`, 429: the client spent its rate budget.
+    /// `rate_limited`, 429: the client spent its rate budget (or 503 when a
+    /// rate limit shared through Redis cannot decide and fails closed).
     RateLimited,
     /// `url_too_long`, 414: the request target is longer than allowed.
     UrlTooLong,

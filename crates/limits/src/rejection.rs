@@ -72,7 +72,10 @@ impl Rejection {
     pub(crate) fn reason(self) -> Option<RefusalReason> {
         Some(match self {
             Rejection::Forbidden => RefusalReason::IpDenied,
-            Rejection::TooManyRequests { .. } => RefusalReason::RateLimited,
+            // A shared rate store failing closed refuses for the rate limit too.
+            Rejection::TooManyRequests { .. } | Rejection::Unavailable { .. } => {
+                RefusalReason::RateLimited
+            }
             Rejection::UriTooLong { .. } => RefusalReason::UrlTooLong,
             Rejection::HeadersTooLarge { .. } => RefusalReason::HeaderTooLarge,
             Rejection::BodyTooLarge { .. } => RefusalReason::BodyTooLarge,
