@@ -200,7 +200,14 @@ async fn handshake_then_serve<M: MakeConnService>(
     else {
         return Ending::Closed;
     };
-    let info = connection_info(&shared, Transport::Tls, Some(peer), local, Some(tls), None);
+    let info = connection_info(
+        &shared,
+        Transport::Tls,
+        Some(peer),
+        local,
+        Some(tls),
+        none(),
+    );
     serve_connection(shared, tls_stream, info, negotiated).await
 }
 
