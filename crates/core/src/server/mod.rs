@@ -4,6 +4,8 @@
 
 mod activity;
 mod body;
+#[cfg(feature = "http2")]
+mod coalesce;
 mod conn;
 mod conn_service;
 mod incoming;
