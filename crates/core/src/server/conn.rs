@@ -184,8 +184,6 @@ fn http1_builder(config: &Configuration) -> hyper::server::conn::http1::Builder 
         .header_read_timeout(None)
         .keep_alive(true)
         .half_close(false)
-        // Pipelined requests' responses leave in one write, not one each.
-        .pipeline_flush(true)
         .max_buf_size(bounds.max_buf_size)
         .max_header_size(bounds.max_buf_size);
     // Setting any field count makes hyper allocate its header slots per
