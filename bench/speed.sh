@@ -10,7 +10,7 @@
 #
 # Knobs: N=2000 (requests per callgrind row), WRITES_N=5000, ROUNDS=3, DUR=3 (CPU harness),
 #   PARTS="instr writes cpu", SERVERS="hyper axum actix postern", PEERS_TARGET=<dir>,
-#   RESULTS=bench/RESULTS.md, PORT=18093.
+#   RESULTS=bench/RESULTS.md, PORT=18093, SKIP_BUILD=1 (use the binaries already built).
 # Only 127.0.0.1 is ever contacted.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,9 +34,11 @@ for tool in valgrind callgrind_control strace h2load hey curl; do
   command -v "$tool" >/dev/null || { log "missing $tool (apt-get install valgrind strace nghttp2-client hey curl)"; exit 1; }
 done
 
-log "building the peers (release, fat LTO) and Postern's bench_peer (profile bench-peer)"
-CARGO_TARGET_DIR=$PEERS_TARGET cargo build --release --quiet --manifest-path "$SHARED/peers/Cargo.toml"
-(cd "$ROOT" && cargo build --quiet --profile bench-peer --example bench_peer)
+if [[ -z ${SKIP_BUILD:-} ]]; then
+  log "building the peers (release, fat LTO) and Postern's bench_peer (profile bench-peer)"
+  CARGO_TARGET_DIR=$PEERS_TARGET cargo build --release --quiet --manifest-path "$SHARED/peers/Cargo.toml"
+  (cd "$ROOT" && cargo build --quiet --profile bench-peer --example bench_peer)
+fi
 declare -A CMD=(
   [hyper]=$PEERS_TARGET/release/peer-hyper
   [axum]=$PEERS_TARGET/release/peer-axum
@@ -96,6 +98,7 @@ if [[ " $PARTS " == *" cpu "* ]]; then
   # target is the peers built above.
   mkdir -p "$WORK/bench/peers"
   cp -r "$SHARED/run.sh" "$SHARED/report.py" "$SHARED/lua" "$WORK/bench/"
+  cp -r "$SHARED/peers/Cargo.toml" "$SHARED/peers/Cargo.lock" "$WORK/bench/peers/"
   ln -s "$PEERS_TARGET" "$WORK/bench/peers/target"
   builtins=""
   for s in $SERVERS; do [[ $s == postern ]] || builtins="$builtins $s"; done
