@@ -116,7 +116,7 @@ where
     let activity = Activity::new(protocol == Protocol::Http1);
     // The sniffed bytes are the start of the first head.
     activity.on_read();
-    let io = Rewind::new(io, prefix, len, Arc::clone(&activity));
+    let io = TokioIo::new(Rewind::new(io, prefix, len, Arc::clone(&activity)));
     let service = ConnService::new(
         Arc::clone(&shared),
         Arc::clone(&snapshot),
@@ -128,7 +128,7 @@ where
             #[cfg(feature = "http1")]
             {
                 let conn = http1_builder(config)
-                    .serve_connection(TokioIo::new(io), service)
+                    .serve_connection(io, service)
                     .with_upgrades();
                 drive(
                     conn,
@@ -150,8 +150,6 @@ where
         Protocol::Http2 => {
             #[cfg(feature = "http2")]
             {
-                // Streams answered in one turn of the scheduler leave in one write.
-                let io = TokioIo::new(super::coalesce::Coalesce::new(io));
                 let conn = http2_builder(config).serve_connection(io, service);
                 drive(
                     conn,

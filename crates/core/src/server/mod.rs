@@ -4,8 +4,6 @@
 
 mod activity;
 mod body;
-#[cfg(feature = "http2")]
-mod coalesce;
 mod conn;
 mod conn_service;
 mod incoming;
