@@ -29,6 +29,9 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "ws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
+pub use postern_core::websocket;
 pub use postern_core::{
     AbstractHttpServer, BodyError, BodyPolicy, BodyStream, BodyTimedOut, ChunkedWriter,
     Configuration, ConnectionInfo, Error, Handled, HttpService, HttpServiceFuture, IncomingBody,

@@ -27,3 +27,4 @@ mod tls;
 mod tower;
 #[cfg(unix)]
 mod unix;
+mod websocket;

@@ -141,9 +141,97 @@ fn bench_peer() {
     assert_answer(&get(&urls[0], "/user/42"), "HTTP/1.1 200 OK", "user 42");
 }
 
+/// One HTTP/1.1 POST of a URL-encoded `form` to `path`, as `get` does it.
+fn post_form(url: &str, path: &str, form: &str) -> RawResponse {
+    let authority = url.strip_prefix("http://").expect("an http:// URL");
+    let mut stream = TcpStream::connect(authority).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    )
+    .expect("write");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("read");
+    RawResponse::parse(&answer)
+}
+
+#[test]
+fn device() {
+    let (_server, urls) = start("device", &["--port", "0"], 1);
+    assert!(urls[0].starts_with("http://127.0.0.1:"), "{urls:?}");
+    let page = get(&urls[0], "/");
+    assert_eq!(page.status_line, "HTTP/1.1 200 OK", "{page:?}");
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8"),
+        "{page:?}"
+    );
+    assert!(page.text().contains("Hello"), "{page:?}");
+    let status = get(&urls[0], "/status");
+    assert_eq!(status.status_line, "HTTP/1.1 200 OK", "{status:?}");
+    assert_eq!(status.header("content-type"), Some("application/json"));
+    assert!(
+        status
+            .text()
+            .starts_with(r#"{"name":"device","interval":60,"uptime":"#),
+        "{status:?}"
+    );
+    assert_answer(
+        &post_form(&urls[0], "/config", "name=porch+%22light%22&interval=30"),
+        "HTTP/1.1 200 OK",
+        "name=porch \"light\"\ninterval=30\n",
+    );
+    assert!(
+        get(&urls[0], "/status")
+            .text()
+            .starts_with(r#"{"name":"porch \"light\"","interval":30,"uptime":"#),
+    );
+    // A bad field sets nothing, not even the good one before it.
+    assert_answer(
+        &post_form(&urls[0], "/config", "name=attic&interval=0"),
+        "HTTP/1.1 400 Bad Request",
+        "interval: a whole number of seconds, 1 to 3600\n",
+    );
+    assert_answer(
+        &post_form(&urls[0], "/config", "colour=red"),
+        "HTTP/1.1 400 Bad Request",
+        "unknown setting: colour\n",
+    );
+    assert!(
+        get(&urls[0], "/status")
+            .text()
+            .starts_with(r#"{"name":"porch \"light\"","interval":30,"#),
+    );
+    assert_answer(&get(&urls[0], "/config"), "HTTP/1.1 404 Not Found", "");
+}
+
+#[test]
+fn websocket_echo_prints_an_http_and_an_https_listener() {
+    let (_server, urls) = start("websocket_echo", &["--port", "0"], 2);
+    assert!(urls[0].starts_with("http://127.0.0.1:"), "{urls:?}");
+    assert!(urls[1].starts_with("https://127.0.0.1:"), "{urls:?}");
+    assert_answer(
+        &get(&urls[0], "/"),
+        "HTTP/1.1 200 OK",
+        "WebSocket echo server",
+    );
+}
+
 #[test]
 fn a_bad_port_is_one_plain_error() {
-    for name in ["custom_server", "simple", "colorpalette", "axum_limits"] {
+    for name in [
+        "custom_server",
+        "simple",
+        "colorpalette",
+        "axum_limits",
+        "websocket_echo",
+        "device",
+    ] {
         let output = Command::new(example_binary(name))
             .args(["--port", "not-a-port"])
             .output()

@@ -11,3 +11,4 @@ mod colorpalette;
 mod floods;
 mod router_wire;
 mod simple;
+mod websocket_echo;

@@ -60,6 +60,16 @@ pub trait AbstractHttpServer: Send + Sync + 'static {
         BodyPolicy::Buffer
     }
 
+    /// The server's WebSocket hub, if it takes WebSocket upgrades. Default:
+    /// none, so upgrade requests take the normal request path. Return the
+    /// same hub every time (keep it in a field); its verifiers decide on
+    /// each upgrade request, see [`crate::websocket`].
+    #[cfg(feature = "ws")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
+    fn websocket_upgrades(&self) -> Option<&crate::websocket::WebSocketUpgrades> {
+        None
+    }
+
     /// Answer a request nobody handled. Default: 404 with an empty body
     /// (`content-type: application/x-empty`, `content-length: 0`).
     fn missing_handler(

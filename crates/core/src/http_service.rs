@@ -108,6 +108,13 @@ impl<T: AbstractHttpServer> MakeConnService for HttpService<T> {
             budget: Arc::clone(&self.budget),
         }
     }
+
+    #[cfg(feature = "ws")]
+    fn websocket_over_http2(&self) -> bool {
+        self.server
+            .websocket_upgrades()
+            .is_some_and(crate::websocket::WebSocketUpgrades::is_active)
+    }
 }
 
 /// Answer one request with `server`, as Postern's server would (read the
@@ -200,12 +207,35 @@ async fn run_handler<T, B>(
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    let (head, body) = request.into_parts();
+    #[cfg_attr(not(feature = "ws"), allow(unused_mut))]
+    let (mut head, body) = request.into_parts();
     let version = head.version;
+    // An upgrade request for a server with a hub: take what the upgrade
+    // needs out of the head before it becomes the `Request`.
+    #[cfg(feature = "ws")]
+    let upgrade = match server.websocket_upgrades() {
+        Some(hub) => crate::websocket::handshake::upgrade_kind(&head).map(|kind| {
+            (
+                hub,
+                kind,
+                head.extensions.remove::<hyper::upgrade::OnUpgrade>(),
+                head.extensions.remove::<crate::server::UpgradeSource>(),
+            )
+        }),
+        None => None,
+    };
     let request = match connection {
         Some(connection) => Request::with_connection(head, Bytes::new(), connection),
         None => Request::from_parts(head, Bytes::new()),
     };
+    #[cfg(feature = "ws")]
+    if let Some((hub, kind, on_upgrade, source)) = upgrade
+        && let crate::websocket::Decision::Respond(response) =
+            hub.decide(&request, kind, on_upgrade, source)
+    {
+        responder.send_http(response);
+        return;
+    }
     let request = if body.is_end_stream() {
         request
     } else {

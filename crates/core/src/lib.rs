@@ -31,9 +31,10 @@
 //! ```
 //!
 //! # Cargo features
-//! `http1`, `http2`, `tls` (rustls with ring) and `json` (serde_json), all on by
-//! default. `default-features = false, features = ["http1"]` builds an HTTP/1
-//! server without rustls or h2.
+//! `http1`, `http2`, `tls` (rustls with ring), `json` (serde_json) and `ws`
+//! (WebSocket upgrades, the [`websocket`] module), all on by default.
+//! `default-features = false, features = ["http1"]` builds an HTTP/1
+//! server without rustls, h2 or a WebSocket engine.
 //!
 //! # What the server guarantees
 //! - **Strict HTTP/1 framing.** A request hyper accepts but which is
@@ -106,6 +107,8 @@
 //!   when it stays full).
 //! - A handler runs to completion when its client goes away, as in Qt, but
 //!   in a task of its own: the server does not wait for it at shutdown.
+//! - WebSocket upgrades pass the limits first and work over HTTP/2 too; the
+//!   [`websocket`] module lists the other differences.
 //! - Informational (1xx) responses other than hyper's automatic
 //!   `100 Continue` cannot be written: hyper's server has no API for them.
 //!
@@ -129,6 +132,9 @@ mod request;
 mod responder;
 mod response;
 mod server;
+#[cfg(feature = "ws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
+pub mod websocket;
 
 pub use abstract_server::{AbstractHttpServer, Handled};
 pub use body::{BodyError, BodyPolicy, BodyStream};

@@ -18,6 +18,14 @@
 //! [`Limits::strict`](config::Limits::strict) and
 //! [`Limits::disabled`](config::Limits::disabled).
 //!
+//! Cargo features, both on by default: `rate` (the [`rate`] module and
+//! [`Limits::rate`](config::Limits::rate); brings governor and dashmap) and
+//! `ip-filter` (the [`ip_filter`] module and
+//! [`Limits::ip_filter`](config::Limits::ip_filter)). A build without one
+//! refuses a configuration that sets its limit
+//! ([`ConfigError::FeatureOff`](config::ConfigError::FeatureOff)) instead of
+//! ignoring it.
+//!
 //! Every refusal looks the same, as Qt's responder and postern-core's own
 //! error answers do: an empty body with `content-type: application/x-empty`
 //! and `content-length: 0`, plus `retry-after` on the rate limit's 429 and, on
@@ -75,7 +83,9 @@ pub mod client_ip;
 pub mod config;
 pub mod connections;
 pub mod future;
+#[cfg(feature = "ip-filter")]
 pub mod ip_filter;
+#[cfg(feature = "rate")]
 pub mod rate;
 pub mod size;
 pub mod stack;

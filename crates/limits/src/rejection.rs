@@ -17,8 +17,10 @@ use http::{HeaderValue, Response, StatusCode, Version};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Rejection {
     /// 403: the client IP is outside the allow list or inside the deny list.
+    #[cfg_attr(not(feature = "ip-filter"), allow(dead_code))]
     Forbidden,
     /// 429: the client spent its rate budget; `Retry-After` in whole seconds.
+    #[cfg_attr(not(feature = "rate"), allow(dead_code))]
     TooManyRequests { retry_after_secs: u64 },
     /// 414: the request target is longer than allowed.
     UriTooLong { close: bool },
@@ -114,6 +116,7 @@ pub fn empty_response<B>(
 
 /// Whole seconds to wait, rounded up, at least 1 (`Retry-After` has no fractions
 /// and `0` would invite an immediate retry).
+#[cfg_attr(not(feature = "rate"), allow(dead_code))]
 pub(crate) fn retry_after_secs(wait: std::time::Duration) -> u64 {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     secs.max(1)

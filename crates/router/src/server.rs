@@ -55,6 +55,8 @@ pub struct HttpServer {
     after: Vec<AfterRequestHandler>,
     head_as_get: bool,
     method_not_allowed: bool,
+    #[cfg(feature = "ws")]
+    websockets: postern_core::websocket::WebSocketUpgrades,
 }
 
 impl Default for HttpServer {
@@ -84,6 +86,8 @@ impl HttpServer {
             after: Vec::new(),
             head_as_get: true,
             method_not_allowed: false,
+            #[cfg(feature = "ws")]
+            websockets: postern_core::websocket::WebSocketUpgrades::new(),
         }
     }
 
@@ -277,7 +281,84 @@ fn strip_body(response: &mut Response) {
     }
 }
 
+#[cfg(feature = "ws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
+/// WebSocket upgrades (see [`postern_core::websocket`]): Qt's verifier chain
+/// and pending connections, and routes with a handler per path.
+///
+/// ```no_run
+/// use postern_core::websocket::{Message, UpgradeResponse};
+/// use postern_router::HttpServer;
+///
+/// let server = HttpServer::new();
+/// server.websocket_route("/echo", |mut connection| async move {
+///     let socket = connection.socket();
+///     while let Some(Ok(message)) = socket.recv().await {
+///         if message.is_data() && socket.send(message).await.is_err() {
+///             break;
+///         }
+///     }
+/// });
+/// server.add_websocket_upgrade_verifier(|request| match request.path() {
+///     "/private" => UpgradeResponse::deny(),
+///     _ => UpgradeResponse::pass_to_next(),
+/// });
+/// ```
+impl HttpServer {
+    /// Add a verifier for upgrade requests (Qt's `addWebSocketUpgradeVerifier`):
+    /// verifiers and WebSocket routes answer in registration order, the first
+    /// answer other than pass-to-next wins; with none, the request takes the
+    /// normal path (rules, then the missing handler). Accepted sockets wait
+    /// for [`next_pending_websocket_connection`](Self::next_pending_websocket_connection).
+    pub fn add_websocket_upgrade_verifier<F>(&self, verifier: F)
+    where
+        F: Fn(&Request) -> postern_core::websocket::UpgradeResponse + Send + Sync + 'static,
+    {
+        self.websockets.add_websocket_upgrade_verifier(verifier);
+    }
+
+    /// Accept WebSocket upgrades for exactly `path` and run `handler` with
+    /// each socket in a task of its own.
+    pub fn websocket_route<F, Fut>(&self, path: impl Into<String>, handler: F)
+    where
+        F: Fn(postern_core::websocket::WebSocketConnection) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.websockets.route(path, handler);
+    }
+
+    /// Whether accepted sockets wait to be taken (Qt's `hasPendingWebSocketConnections`).
+    pub fn has_pending_websocket_connections(&self) -> bool {
+        self.websockets.has_pending_websocket_connections()
+    }
+
+    /// The oldest accepted socket waiting to be taken (Qt's
+    /// `nextPendingWebSocketConnection`), `None` when none waits.
+    pub fn next_pending_websocket_connection(
+        &self,
+    ) -> Option<postern_core::websocket::WebSocketConnection> {
+        self.websockets.next_pending_websocket_connection()
+    }
+
+    /// The server's WebSocket hub: keep a clone to take accepted sockets
+    /// (as a `Stream`, or by awaiting the next) after the server is served.
+    pub fn websocket_hub(&self) -> &postern_core::websocket::WebSocketUpgrades {
+        &self.websockets
+    }
+
+    /// The limits of sockets accepted from now on (default:
+    /// [`WebSocketConfig::default`](postern_core::websocket::WebSocketConfig)).
+    pub fn set_websocket_config(&self, config: postern_core::websocket::WebSocketConfig) {
+        self.websockets.set_config(config);
+    }
+}
+
 impl AbstractHttpServer for HttpServer {
+    #[cfg(feature = "ws")]
+    fn websocket_upgrades(&self) -> Option<&postern_core::websocket::WebSocketUpgrades> {
+        Some(&self.websockets)
+    }
+
     /// Reads the body only for a rule whose handler takes the request (as a
     /// stream for a rule marked [`stream_body`](crate::RuleHandle::stream_body)):
     /// a request that gets the missing handler, a 405, or a handler without

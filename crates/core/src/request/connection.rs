@@ -39,7 +39,9 @@ struct Inner {
     transport: Transport,
     remote: Option<SocketAddr>,
     local: Option<SocketAddr>,
-    tls: Option<TlsInfo>,
+    /// Boxed: most connections have none, and every connection's facts
+    /// live as long as it does.
+    tls: Option<Box<TlsInfo>>,
     /// The budget of the server the connection came to, for its buffered
     /// request bodies.
     budget: Option<Arc<BodyBudget>>,
@@ -77,7 +79,7 @@ impl ConnectionInfo {
                 transport,
                 remote,
                 local,
-                tls,
+                tls: tls.map(Box::new),
                 budget: None,
             }),
         }
@@ -127,7 +129,7 @@ impl ConnectionInfo {
 
     /// TLS facts, on TLS connections only.
     pub fn tls(&self) -> Option<&TlsInfo> {
-        self.inner.tls.as_ref()
+        self.inner.tls.as_deref()
     }
 
     /// `"https"` on TLS connections, `"http"` otherwise.

@@ -242,6 +242,28 @@ impl Request {
         &self.inner.body
     }
 
+    /// Decoded `name=value` pairs of an `application/x-www-form-urlencoded`
+    /// body, in order (`+` is a space, as in [`query_pairs`](Self::query_pairs));
+    /// empty when the `Content-Type` is another one, the body is not UTF-8,
+    /// or it was not buffered.
+    pub fn form_pairs(&self) -> Vec<(String, String)> {
+        let is_form = self
+            .inner
+            .head
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .is_some_and(|mime| {
+                mime.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        match std::str::from_utf8(&self.inner.body) {
+            Ok(body) if is_form => parse_query(body),
+            _ => Vec::new(),
+        }
+    }
+
     /// The body as a stream, when the server's
     /// [`body_policy`](crate::AbstractHttpServer::body_policy) chose
     /// [`BodyPolicy::Stream`](crate::BodyPolicy::Stream); taken once (later
@@ -341,6 +363,40 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
             assert_eq!(got, expected, "{uri}");
+        }
+    }
+
+    #[test]
+    fn form_pairs_table() {
+        let form = "application/x-www-form-urlencoded";
+        type Case<'a> = (Option<&'a str>, &'a [u8], &'a [(&'a str, &'a str)]);
+        let cases: &[Case] = &[
+            (
+                Some(form),
+                b"name=porch+light&interval=30",
+                &[("name", "porch light"), ("interval", "30")],
+            ),
+            (
+                Some("Application/X-WWW-Form-URLEncoded; charset=utf-8"),
+                b"a=%3D",
+                &[("a", "=")],
+            ),
+            (Some(form), b"", &[]),
+            (Some("text/plain"), b"a=1", &[]),
+            (None, b"a=1", &[]),
+            (Some(form), b"a=\xff", &[]),
+        ];
+        for (content_type, body, expected) in cases {
+            let mut builder = http::Request::builder().method("POST").uri("/");
+            if let Some(content_type) = content_type {
+                builder = builder.header("content-type", *content_type);
+            }
+            let request = Request::from_http(builder.body(Bytes::copy_from_slice(body)).unwrap());
+            let expected: Vec<(String, String)> = expected
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            assert_eq!(request.form_pairs(), expected, "{content_type:?} {body:?}");
         }
     }
 

@@ -68,6 +68,12 @@ pub(crate) struct Activity {
     writes: AtomicU64,
     /// The last write found the client's window full.
     write_blocked: AtomicBool,
+    /// Accepted WebSockets of this connection not yet dropped.
+    #[cfg(feature = "ws")]
+    pub(crate) upgrades: AtomicU32,
+    /// Told when the last of them is dropped.
+    #[cfg(feature = "ws")]
+    pub(crate) upgrade_released: tokio::sync::Notify,
 }
 
 impl Activity {
@@ -87,6 +93,10 @@ impl Activity {
             responses_waiting: AtomicU32::new(0),
             writes: AtomicU64::new(0),
             write_blocked: AtomicBool::new(false),
+            #[cfg(feature = "ws")]
+            upgrades: AtomicU32::new(0),
+            #[cfg(feature = "ws")]
+            upgrade_released: tokio::sync::Notify::new(),
         })
     }
 

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
@@ -127,10 +127,16 @@ where
         Protocol::Http1 => {
             #[cfg(feature = "http1")]
             {
-                let conn = http1_builder(config)
-                    .serve_connection(io, service)
-                    .with_upgrades();
-                drive(
+                // Pinned here and lent to `drive`: moved into it, the
+                // connection would be stored twice in this task.
+                let conn = std::pin::pin!(
+                    http1_builder(config)
+                        .serve_connection(io, service)
+                        .with_upgrades()
+                );
+                #[cfg(feature = "ws")]
+                let after = phase.clone();
+                let ending = drive(
                     conn,
                     &activity,
                     &shared.core,
@@ -138,7 +144,13 @@ where
                     phase,
                     Protocol::Http1,
                 )
-                .await
+                .await;
+                // Handed over to a WebSocket: the connection lives on in it.
+                #[cfg(feature = "ws")]
+                if ending == Ending::Closed {
+                    return super::upgrade::outlive(&activity, after).await;
+                }
+                ending
             }
             #[cfg(not(feature = "http1"))]
             {
@@ -150,7 +162,10 @@ where
         Protocol::Http2 => {
             #[cfg(feature = "http2")]
             {
-                let conn = http2_builder(config).serve_connection(io, service);
+                let conn = std::pin::pin!(
+                    http2_builder(config, shared.websocket_over_http2())
+                        .serve_connection(io, service)
+                );
                 drive(
                     conn,
                     &activity,
@@ -177,8 +192,8 @@ fn http1_builder(config: &Configuration) -> hyper::server::conn::http1::Builder 
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         // The watchdog closes idle connections and slow heads; hyper's own
-        // header timer would cost a timer entry per request on top.
-        .timer(TokioTimer::new())
+        // header timer would cost a timer entry per request on top. With it
+        // off, HTTP/1 needs no timer (nor its allocation per connection).
         .header_read_timeout(None)
         .keep_alive(true)
         .half_close(false)
@@ -196,6 +211,7 @@ fn http1_builder(config: &Configuration) -> hyper::server::conn::http1::Builder 
 #[cfg(feature = "http2")]
 fn http2_builder(
     config: &Configuration,
+    connect_protocol: bool,
 ) -> hyper::server::conn::http2::Builder<hyper_util::rt::TokioExecutor> {
     let h2 = &config.http2;
     let header_list = postern_limits::size::HyperBounds::new(&config.limits.sizes)
@@ -204,7 +220,7 @@ fn http2_builder(
     let mut builder =
         hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
     builder
-        .timer(TokioTimer::new())
+        .timer(hyper_util::rt::TokioTimer::new())
         .adaptive_window(false)
         .initial_stream_window_size(h2.initial_stream_window_size)
         .initial_connection_window_size(h2.initial_connection_window_size)
@@ -214,6 +230,11 @@ fn http2_builder(
         .max_pending_accept_reset_streams(h2.max_pending_accept_reset_streams)
         .max_local_error_reset_streams(h2.max_local_error_reset_streams)
         .max_send_buf_size(h2.max_send_buf_size);
+    // Offered only to servers that take WebSockets: a browser that sees the
+    // setting does not fall back to HTTP/1.1 for them.
+    if connect_protocol {
+        builder.enable_connect_protocol();
+    }
     builder
 }
 
@@ -223,7 +244,7 @@ fn http2_builder(
 /// open connections too (Qt restarts its heartbeat the same way): the
 /// watchdog looks for a new configuration at each tick.
 async fn drive<C: Graceful>(
-    conn: C,
+    mut conn: Pin<&mut C>,
     activity: &Activity,
     shared: &Core,
     snapshot: &Arc<Snapshot>,
@@ -233,7 +254,6 @@ async fn drive<C: Graceful>(
     let mut snapshot = Arc::clone(snapshot);
     let mut watch = Watch::new(&snapshot.config.timeouts);
     let mut tick = watch.tick();
-    let mut conn = std::pin::pin!(conn);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut graceful = false;

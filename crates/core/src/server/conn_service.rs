@@ -111,6 +111,18 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
                     .set_body_unread(!http_body::Body::is_end_stream(request.body()));
                 snapshot.keep_alive_header.clone()
             });
+        #[cfg(feature = "ws")]
+        let mut request = request;
+        // A possible upgrade (the hub decides): how to tie a socket to this
+        // connection. Two field lookups for other requests.
+        #[cfg(feature = "ws")]
+        if request.method() == http::Method::CONNECT
+            || request.headers().contains_key(http::header::UPGRADE)
+        {
+            let source =
+                super::UpgradeSource::new(&self.activity, self.shared.core.phase.subscribe());
+            request.extensions_mut().insert(source);
+        }
         let request = request.map(|body| IncomingBody::new(body, &self.activity));
         let in_flight = InFlight::start(&self.activity);
         let service = if Arc::ptr_eq(snapshot, &self.snapshot) {

@@ -111,15 +111,39 @@ where
     M: MakeConnService,
     F: Future<Output = Ending> + Send + 'static,
 {
-    let guard = LiveGuard::new(shared);
-    let shared = Arc::clone(shared);
-    tokio::spawn(async move {
-        let _guard = guard;
-        let _permit = permit;
-        if serve.await == Ending::Cut {
-            shared.core.count_cut();
-        }
+    tokio::spawn(Counted {
+        serve,
+        guard: LiveGuard::new(shared),
+        _permit: permit,
     });
+}
+
+pin_project_lite::pin_project! {
+    /// One connection's task: its serving future, counted live and holding
+    /// its connection permit until it ends. A plain struct rather than an
+    /// `async` block, which would store `serve` twice (as the captured value
+    /// and as the future it awaits), doubling every connection's task.
+    struct Counted<F, M> {
+        #[pin]
+        serve: F,
+        guard: LiveGuard<M>,
+        _permit: ConnectionPermit,
+    }
+}
+
+impl<F: Future<Output = Ending>, M> Future for Counted<F, M> {
+    type Output = ();
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let this = self.project();
+        if std::task::ready!(this.serve.poll(cx)) == Ending::Cut {
+            this.guard.shared().core.count_cut();
+        }
+        std::task::Poll::Ready(())
+    }
 }
 
 /// The TLS handshake under its deadline, then the connection's requests.

@@ -17,6 +17,13 @@ pub(crate) trait MakeConnService: Send + Sync + 'static {
     /// The service for the connection described by `info` (a few `Arc`
     /// clones: paid once per connection, not per request).
     fn for_connection(&self, info: &ConnectionInfo) -> Self::Service;
+
+    /// Whether HTTP/2 connections should offer extended `CONNECT` (the
+    /// server takes WebSocket upgrades). Asked once per connection.
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
+    fn websocket_over_http2(&self) -> bool {
+        false
+    }
 }
 
 /// What [`ServerBuilder::serve`](super::ServerBuilder::serve) runs: any tower

@@ -15,6 +15,8 @@ mod shared;
 mod strict;
 #[cfg(feature = "tls")]
 mod tls;
+#[cfg(feature = "ws")]
+mod upgrade;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +37,8 @@ use listener::{Bound, accept_loop};
 pub(crate) use make::MakeConnService;
 use make::WithConnectionInfo;
 use shared::{Core, Phase, Shared};
+#[cfg(feature = "ws")]
+pub(crate) use upgrade::{UpgradeContext, UpgradeSource};
 
 /// The request body services see on Postern's server: hyper's body, failing
 /// past the configured body limit (the server answers 413 for it), watched
@@ -100,6 +104,7 @@ impl Server {
             configuration: Configuration::default(),
             binds: Vec::new(),
             backlog: DEFAULT_BACKLOG,
+            extended_connect: None,
         }
     }
 }
@@ -109,6 +114,7 @@ pub struct ServerBuilder {
     configuration: Configuration,
     binds: Vec<Bind>,
     backlog: u32,
+    extended_connect: Option<bool>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -134,6 +140,19 @@ impl ServerBuilder {
     /// the common default of 128 does.
     pub fn listen_backlog(mut self, backlog: u32) -> Self {
         self.backlog = backlog;
+        self
+    }
+
+    /// Whether HTTP/2 connections offer extended `CONNECT` (RFC 8441), the
+    /// way WebSockets run over HTTP/2. Default: offered by
+    /// [`serve_abstract`](Self::serve_abstract) when the server's WebSocket
+    /// hub has a verifier or route as the connection opens, never by
+    /// [`serve`](Self::serve), which cannot see into its service: set it
+    /// there for a service that takes WebSockets over HTTP/2. A browser that
+    /// sees the offer uses it and does not fall back to HTTP/1.1, so offer
+    /// it only where WebSockets are served.
+    pub fn http2_extended_connect(mut self, offer: bool) -> Self {
+        self.extended_connect = Some(offer);
         self
     }
 
@@ -198,7 +217,12 @@ impl ServerBuilder {
             ));
         }
         let running = RunningServer {
-            shared: Shared::new(make, self.configuration, self.backlog)?,
+            shared: Shared::new(
+                make,
+                self.configuration,
+                self.backlog,
+                self.extended_connect,
+            )?,
             listeners: std::sync::Mutex::new(Vec::new()),
         };
         for bind in self.binds {

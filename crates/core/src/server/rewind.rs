@@ -82,6 +82,21 @@ impl<I: AsyncRead> AsyncRead for Rewind<I> {
             let n = (*this.len - *this.pos).min(buf.remaining());
             buf.put_slice(&this.prefix[*this.pos..*this.pos + n]);
             *this.pos += n;
+            if *this.pos < *this.len || buf.remaining() == 0 {
+                return Poll::Ready(Ok(()));
+            }
+            // Read what follows the prefix into the same buffer: a head read
+            // in one piece is parsed in hyper's first 8 KiB read buffer, where
+            // the prefix alone would make it reserve a second 8 KiB on top of
+            // the prefix's bytes (16 KiB kept for the connection's life).
+            let before = buf.filled().len();
+            if let Poll::Ready(Ok(())) = this.inner.poll_read(cx, buf)
+                && buf.filled().len() > before
+            {
+                this.activity.on_read();
+            }
+            // Not ready or failed: the prefix is this read; an error shows
+            // again at the next one.
             return Poll::Ready(Ok(()));
         }
         let before = buf.filled().len();
@@ -171,5 +186,23 @@ mod tests {
         let mut all = Vec::new();
         io.read_to_end(&mut all).await.unwrap();
         assert_eq!(all, b"GET / HTTP/1.1\r\n\r\nrest");
+    }
+
+    #[tokio::test]
+    async fn the_first_read_takes_the_prefix_and_what_follows() {
+        let mut reader = &b"GET /a/long/path HTTP/1.1\r\nHost: x\r\n\r\n"[..];
+        let (_, prefix, len) = sniff(&mut reader).await.unwrap().unwrap();
+        assert_eq!(len, 24);
+        let mut io = Rewind::new(reader, prefix, len, Activity::new(true));
+        let mut buf = [0u8; 64];
+        let n = io.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"GET /a/long/path HTTP/1.1\r\nHost: x\r\n\r\n");
+        // A buffer smaller than the prefix gets it in pieces.
+        let mut reader = &b"GET /a/long/path HTTP/1.1\r\n"[..];
+        let (_, prefix, len) = sniff(&mut reader).await.unwrap().unwrap();
+        let mut io = Rewind::new(reader, prefix, len, Activity::new(true));
+        let mut small = [0u8; 10];
+        assert_eq!(io.read(&mut small).await.unwrap(), 10);
+        assert_eq!(&small, b"GET /a/lon");
     }
 }

@@ -70,6 +70,9 @@ pub(crate) struct Core {
 pub(crate) struct Shared<M> {
     pub(crate) core: Core,
     make: M,
+    /// The builder's choice on HTTP/2 extended CONNECT, if it made one.
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
+    extended_connect: Option<bool>,
 }
 
 fn limits_error(error: postern_limits::config::ConfigError) -> Error {
@@ -77,7 +80,12 @@ fn limits_error(error: postern_limits::config::ConfigError) -> Error {
 }
 
 impl<M: MakeConnService> Shared<M> {
-    pub(crate) fn new(make: M, config: Configuration, backlog: u32) -> Result<Arc<Self>, Error> {
+    pub(crate) fn new(
+        make: M,
+        config: Configuration,
+        backlog: u32,
+        extended_connect: Option<bool>,
+    ) -> Result<Arc<Self>, Error> {
         let layer = LimitsLayer::try_new(&config.limits).map_err(limits_error)?;
         let body_budget =
             BodyBudget::new(config.max_buffered_body_bytes, config.buffered_body_wait);
@@ -96,7 +104,15 @@ impl<M: MakeConnService> Shared<M> {
                 body_budget,
             },
             make,
+            extended_connect,
         }))
+    }
+
+    /// Whether HTTP/2 connections offer extended `CONNECT` now.
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
+    pub(crate) fn websocket_over_http2(&self) -> bool {
+        self.extended_connect
+            .unwrap_or_else(|| self.make.websocket_over_http2())
     }
 
     /// The service stack of one connection under `snapshot`'s limits: the
@@ -183,6 +199,11 @@ impl<M> LiveGuard<M> {
     pub(crate) fn new(shared: &Arc<Shared<M>>) -> Self {
         shared.core.live.fetch_add(1, Ordering::AcqRel);
         LiveGuard(Arc::clone(shared))
+    }
+
+    /// The server this connection belongs to.
+    pub(crate) fn shared(&self) -> &Shared<M> {
+        &self.0
     }
 }
 

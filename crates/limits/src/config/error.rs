@@ -16,6 +16,13 @@ pub enum ConfigError {
     },
     /// The rate limiter may track no clients at all.
     ZeroTrackedClients,
+    /// A limit is set whose cargo feature this build leaves out.
+    FeatureOff {
+        /// The setting, such as `"rate"`.
+        setting: &'static str,
+        /// The `postern-limits` feature it needs, such as `"rate"`.
+        feature: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -33,6 +40,11 @@ impl fmt::Display for ConfigError {
             ConfigError::ZeroTrackedClients => write!(
                 f,
                 "the rate limiter's max_tracked_clients is 0: set at least 1, or set per_second to 0 to turn rate limiting off"
+            ),
+            ConfigError::FeatureOff { setting, feature } => write!(
+                f,
+                "the {setting} limit is set but this build has no `{feature}` feature: \
+                 turn the feature on (postern-limits, or postern's feature of that name) or leave {setting} at its default"
             ),
         }
     }

@@ -8,6 +8,7 @@ use tower_layer::Layer;
 use super::LimitsService;
 use crate::client_ip::{ClientIpResolver, PeerAccessor};
 use crate::config::{ConfigError, Limits};
+#[cfg(feature = "rate")]
 use crate::rate::ClientRateLimiter;
 use crate::rejection::Rejection;
 use crate::size::SizeCheck;
@@ -27,6 +28,7 @@ pub(super) struct Shared {
     limits: Limits,
     filter_enabled: bool,
     /// `None` when the rate limit is off.
+    #[cfg(feature = "rate")]
     rate: Option<ClientRateLimiter>,
     pub(super) size: SizeCheck,
     resolver: ClientIpResolver,
@@ -49,7 +51,12 @@ impl LimitsLayer {
 
     /// Like [`new`](Self::new), or what to fix in `limits`.
     pub fn try_new(limits: &Limits) -> Result<Self, ConfigError> {
-        LimitsLayer::build(limits, ClientIpResolver::new(&limits.client_ip), None)
+        LimitsLayer::build(
+            limits,
+            ClientIpResolver::new(&limits.client_ip),
+            #[cfg(feature = "rate")]
+            None,
+        )
     }
 
     /// Read the peer address with `accessor` (Postern's server passes one that
@@ -67,18 +74,25 @@ impl LimitsLayer {
     pub fn reconfigure(&self, limits: &Limits) -> Result<Self, ConfigError> {
         let resolver = ClientIpResolver::new(&limits.client_ip)
             .with_peer_accessor(self.shared.resolver.peer_accessor());
+        #[cfg(feature = "rate")]
         let keep = (limits.rate == self.shared.limits.rate)
             .then(|| self.shared.rate.clone())
             .flatten();
-        LimitsLayer::build(limits, resolver, keep)
+        LimitsLayer::build(
+            limits,
+            resolver,
+            #[cfg(feature = "rate")]
+            keep,
+        )
     }
 
     fn build(
         limits: &Limits,
         resolver: ClientIpResolver,
-        rate: Option<ClientRateLimiter>,
+        #[cfg(feature = "rate")] rate: Option<ClientRateLimiter>,
     ) -> Result<Self, ConfigError> {
         limits.validate()?;
+        #[cfg(feature = "rate")]
         let rate = match rate {
             Some(limiter) => Some(limiter),
             None if limits.rate.is_enabled() => Some(ClientRateLimiter::try_new(limits.rate)?),
@@ -87,6 +101,7 @@ impl LimitsLayer {
         Ok(LimitsLayer {
             shared: Arc::new(Shared {
                 filter_enabled: limits.ip_filter.is_enabled(),
+                #[cfg(feature = "rate")]
                 rate,
                 size: SizeCheck::new(limits.sizes),
                 resolver,
@@ -113,6 +128,7 @@ impl LimitsLayer {
     }
 
     /// The shared rate limiter, or `None` when the rate limit is off.
+    #[cfg(feature = "rate")]
     pub fn rate_limiter(&self) -> Option<&ClientRateLimiter> {
         self.shared.rate.as_ref()
     }
@@ -123,6 +139,7 @@ impl LimitsLayer {
     }
 
     /// Whether both layers count requests in the same rate limiter.
+    #[cfg(feature = "rate")]
     pub fn shares_rate_limiter_with(&self, other: &LimitsLayer) -> bool {
         match (&self.shared.rate, &other.shared.rate) {
             (Some(a), Some(b)) => a.same_as(b),
@@ -141,17 +158,27 @@ impl Shared {
         req: &Request<B>,
         peer: Option<IpAddr>,
     ) -> Result<(), Rejection> {
-        if self.filter_enabled || self.rate.is_some() {
+        #[cfg(feature = "rate")]
+        let rate = self.rate.as_ref();
+        #[cfg(not(feature = "rate"))]
+        let rate: Option<&()> = None;
+        // Validation refuses a filter set without the feature.
+        let filter = cfg!(feature = "ip-filter") && self.filter_enabled;
+        if filter || rate.is_some() {
             let ip = match peer {
                 Some(peer) => self.resolver.client_ip(peer, req.headers()),
                 None => self.resolver.resolve_for(req, "limits")?,
             };
-            if self.filter_enabled {
+            #[cfg(feature = "ip-filter")]
+            if filter {
                 crate::ip_filter::check(&self.limits.ip_filter, ip)?;
             }
-            if let Some(rate) = &self.rate {
+            #[cfg(feature = "rate")]
+            if let Some(rate) = rate {
                 crate::rate::check(rate, ip)?;
             }
+            #[cfg(not(any(feature = "rate", feature = "ip-filter")))]
+            let _ = ip;
         }
         self.size.check(req)
     }

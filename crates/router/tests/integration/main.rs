@@ -9,3 +9,4 @@ mod compile_fail;
 mod handlers;
 mod matching;
 mod registration;
+mod websocket;

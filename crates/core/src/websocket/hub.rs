@@ -1,0 +1,432 @@
+//! [`WebSocketUpgrades`]: the verifier chain, the routes and the queue of
+//! accepted sockets of one server.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use http::StatusCode;
+use hyper::upgrade::OnUpgrade;
+use tokio::sync::Notify;
+
+use super::handshake::{self, Kind};
+use super::{UpgradeResponse, UpgradeResponseType, WebSocket, WebSocketConfig};
+use crate::server::UpgradeSource;
+use crate::{Request, ResponseBody};
+
+type Verifier = Box<dyn Fn(&Request) -> UpgradeResponse + Send + Sync>;
+type RouteHandler =
+    Arc<dyn Fn(WebSocketConnection) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// One link of the chain: a verifier, or a route (a path and its handler).
+enum Entry {
+    Verifier(Verifier),
+    Route { path: String, handler: RouteHandler },
+}
+
+impl Entry {
+    fn verify(&self, request: &Request) -> UpgradeResponse {
+        match self {
+            Entry::Verifier(verify) => verify(request),
+            Entry::Route { path, .. } if request.path() == path => UpgradeResponse::accept(),
+            Entry::Route { .. } => UpgradeResponse::pass_to_next(),
+        }
+    }
+}
+
+struct Inner {
+    entries: RwLock<Arc<Vec<Arc<Entry>>>>,
+    config: RwLock<Arc<WebSocketConfig>>,
+    pending: Mutex<VecDeque<WebSocketConnection>>,
+    arrived: Notify,
+}
+
+thread_local! {
+    /// Set while this thread runs verifiers: registering then is refused.
+    static VERIFYING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// An accepted WebSocket and the request that asked for it.
+#[derive(Debug)]
+pub struct WebSocketConnection {
+    request: Request,
+    socket: WebSocket,
+}
+
+impl WebSocketConnection {
+    /// The upgrade request: path, query, headers, peer and TLS facts.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The socket.
+    pub fn socket(&mut self) -> &mut WebSocket {
+        &mut self.socket
+    }
+
+    /// The request and the socket, apart.
+    pub fn into_parts(self) -> (Request, WebSocket) {
+        (self.request, self.socket)
+    }
+
+    /// The socket alone.
+    pub fn into_socket(self) -> WebSocket {
+        self.socket
+    }
+}
+
+/// What the server does with an upgrade request, decided by the hub.
+pub(crate) enum Decision {
+    /// Not ours: the normal request path.
+    Pass,
+    /// Answer with this (a denial, or the 101 / 200 of an accepted upgrade).
+    Respond(http::Response<ResponseBody>),
+}
+
+/// The WebSocket side of a server (Qt's verifier chain and pending
+/// connections): verifiers and routes decide on each upgrade request, in
+/// registration order; accepted sockets go to their route's handler or wait
+/// in a queue for the application. Cloning shares the same hub.
+///
+/// Only upgrade requests (an HTTP/1.1 `GET` with `Upgrade: websocket` and
+/// `Connection: upgrade`, or an HTTP/2 extended `CONNECT` for `websocket`)
+/// consult it. When no verifier answers (none registered, or all pass), the
+/// request takes the normal path: `handle_request`, then the missing
+/// handler, as in Qt. An accepted request with a bad `Sec-WebSocket-Key`
+/// gets 400, one with a `Sec-WebSocket-Version` other than 13 gets 426.
+///
+/// ```no_run
+/// use postern_core::websocket::{UpgradeResponse, WebSocketUpgrades};
+///
+/// # async fn run() {
+/// let upgrades = WebSocketUpgrades::new();
+/// upgrades.add_websocket_upgrade_verifier(|request| match request.path() {
+///     "/chat" => UpgradeResponse::accept(),
+///     "/admin" => UpgradeResponse::deny(),
+///     _ => UpgradeResponse::pass_to_next(),
+/// });
+/// // … serve a server whose `websocket_upgrades()` returns this hub, then:
+/// while let Some(mut connection) = upgrades.next_connection().await {
+///     tokio::spawn(async move {
+///         let socket = connection.socket();
+///         while let Some(Ok(message)) = socket.recv().await {
+///             if message.is_data() && socket.send(message).await.is_err() {
+///                 break;
+///             }
+///         }
+///     });
+/// }
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct WebSocketUpgrades {
+    inner: Arc<Inner>,
+}
+
+impl Default for WebSocketUpgrades {
+    fn default() -> Self {
+        WebSocketUpgrades::new()
+    }
+}
+
+impl fmt::Debug for WebSocketUpgrades {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebSocketUpgrades")
+            .field("entries", &self.entries().len())
+            .field("pending", &self.pending().len())
+            .finish()
+    }
+}
+
+impl WebSocketUpgrades {
+    /// A hub with no verifier and [`WebSocketConfig::default`].
+    pub fn new() -> Self {
+        WebSocketUpgrades::with_config(WebSocketConfig::default())
+    }
+
+    /// A hub with no verifier and `config`.
+    pub fn with_config(config: WebSocketConfig) -> Self {
+        WebSocketUpgrades {
+            inner: Arc::new(Inner {
+                entries: RwLock::new(Arc::new(Vec::new())),
+                config: RwLock::new(Arc::new(config)),
+                pending: Mutex::new(VecDeque::new()),
+                arrived: Notify::new(),
+            }),
+        }
+    }
+
+    /// The limits of sockets accepted from now on.
+    pub fn config(&self) -> WebSocketConfig {
+        (*self.current_config()).clone()
+    }
+
+    /// Replace the limits of sockets accepted from now on.
+    pub fn set_config(&self, config: WebSocketConfig) {
+        *self
+            .inner
+            .config
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
+    }
+
+    fn current_config(&self) -> Arc<WebSocketConfig> {
+        Arc::clone(
+            &self
+                .inner
+                .config
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    fn entries(&self) -> Arc<Vec<Arc<Entry>>> {
+        Arc::clone(
+            &self
+                .inner
+                .entries
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, VecDeque<WebSocketConnection>> {
+        self.inner
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn push_entry(&self, entry: Entry) {
+        if VERIFYING.with(std::cell::Cell::get) {
+            tracing::warn!(target: "postern::websocket", "Registering WebSocket upgrade verifiers while handling them is not allowed");
+            return;
+        }
+        let mut entries = self
+            .inner
+            .entries
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Copy on write: a verification in progress keeps the list it took.
+        let mut next: Vec<Arc<Entry>> = entries.iter().cloned().collect();
+        next.push(Arc::new(entry));
+        *entries = Arc::new(next);
+    }
+
+    /// Add a verifier: it sees each upgrade request (never a normal one)
+    /// after the verifiers registered before it, until one answers other
+    /// than [`UpgradeResponse::pass_to_next`]. Registering from inside a
+    /// verifier is refused with a warning, as in Qt.
+    pub fn add_websocket_upgrade_verifier<F>(&self, verifier: F)
+    where
+        F: Fn(&Request) -> UpgradeResponse + Send + Sync + 'static,
+    {
+        self.push_entry(Entry::Verifier(Box::new(verifier)));
+    }
+
+    /// Accept upgrades for exactly `path` (the request's path, undecoded)
+    /// and run `handler` with each socket in a task of its own, instead of
+    /// queueing it. The route takes its place in the chain: verifiers
+    /// registered before it are asked first.
+    pub fn route<F, Fut>(&self, path: impl Into<String>, handler: F)
+    where
+        F: Fn(WebSocketConnection) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler: RouteHandler = Arc::new(move |connection| Box::pin(handler(connection)));
+        self.push_entry(Entry::Route {
+            path: path.into(),
+            handler,
+        });
+    }
+
+    /// Whether any verifier or route is registered (HTTP/2 connections
+    /// then offer extended `CONNECT`).
+    pub fn is_active(&self) -> bool {
+        !self.entries().is_empty()
+    }
+
+    /// Whether accepted sockets wait to be taken.
+    pub fn has_pending_websocket_connections(&self) -> bool {
+        !self.pending().is_empty()
+    }
+
+    /// The oldest accepted socket waiting to be taken, if any.
+    pub fn next_pending_websocket_connection(&self) -> Option<WebSocketConnection> {
+        self.pending().pop_front()
+    }
+
+    /// Resolves when an accepted socket waits to be taken (at once if one
+    /// does): Qt's `newWebSocketConnection` signal.
+    pub async fn new_websocket_connection(&self) {
+        loop {
+            let arrived = self.inner.arrived.notified();
+            if self.has_pending_websocket_connections() {
+                return;
+            }
+            arrived.await;
+        }
+    }
+
+    /// The next accepted socket, waiting for one. `None` never comes while
+    /// the hub lives; the `Option` is for `while let` loops.
+    pub async fn next_connection(&self) -> Option<WebSocketConnection> {
+        loop {
+            let arrived = self.inner.arrived.notified();
+            if let Some(connection) = self.next_pending_websocket_connection() {
+                return Some(connection);
+            }
+            arrived.await;
+        }
+    }
+
+    /// The accepted sockets as a `Stream`, in arrival order.
+    pub fn connections(&self) -> WebSocketConnections {
+        WebSocketConnections {
+            hub: self.clone(),
+            waiting: None,
+        }
+    }
+
+    /// Decide on an upgrade request of `kind`: the Origin allow-list, the
+    /// chain, then the handshake checks. An accepted upgrade goes on in a
+    /// task that waits for hyper to hand over the connection.
+    pub(crate) fn decide(
+        &self,
+        request: &Request,
+        kind: Kind,
+        on_upgrade: Option<OnUpgrade>,
+        source: Option<UpgradeSource>,
+    ) -> Decision {
+        let config = self.current_config();
+        let version = request.version();
+        if !config.origin_allowed(
+            request
+                .headers()
+                .get(http::header::ORIGIN)
+                .map(http::HeaderValue::as_bytes),
+        ) {
+            tracing::debug!(target: "postern::websocket", path = request.path(), "upgrade from an Origin not allowed: 403");
+            return Decision::Respond(postern_limits::empty_response(
+                StatusCode::FORBIDDEN,
+                version,
+                false,
+                ResponseBody::empty(),
+            ));
+        }
+        let entries = self.entries();
+        let verdict = {
+            VERIFYING.with(|flag| flag.set(true));
+            let verdict = entries.iter().find_map(|entry| {
+                let answer = entry.verify(request);
+                (answer.response_type() != UpgradeResponseType::PassToNext)
+                    .then_some((answer, entry))
+            });
+            VERIFYING.with(|flag| flag.set(false));
+            verdict
+        };
+        let Some((answer, entry)) = verdict else {
+            return Decision::Pass;
+        };
+        if answer.response_type() == UpgradeResponseType::Deny {
+            tracing::debug!(target: "postern::websocket", path = request.path(), status = answer.deny_status().as_u16(), "upgrade denied");
+            return Decision::Respond(handshake::denied(
+                answer.deny_status(),
+                answer.deny_message(),
+            ));
+        }
+        let accept = match handshake::check(kind, request.headers()) {
+            Ok(accept) => accept,
+            Err(problem) => {
+                tracing::debug!(target: "postern::websocket", path = request.path(), ?problem, "malformed upgrade refused");
+                return Decision::Respond(handshake::malformed(problem, version));
+            }
+        };
+        let handler = match &**entry {
+            Entry::Route { handler, .. } => Some(Arc::clone(handler)),
+            Entry::Verifier(_) => None,
+        };
+        if handler.is_none() && self.pending().len() >= config.max_pending_connections {
+            tracing::debug!(target: "postern::websocket", "too many accepted sockets wait to be taken: 503");
+            return Decision::Respond(handshake::busy(version));
+        }
+        let Some(on_upgrade) = on_upgrade else {
+            tracing::error!(target: "postern::websocket", "upgrade accepted on a connection that cannot be upgraded: 500");
+            return Decision::Respond(postern_limits::empty_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                version,
+                false,
+                ResponseBody::empty(),
+            ));
+        };
+        let hub = self.clone();
+        let request = request.clone();
+        let context = source.map(UpgradeSource::hold);
+        tokio::spawn(async move {
+            let io = match tokio::time::timeout(config.upgrade_timeout, on_upgrade).await {
+                Ok(Ok(io)) => io,
+                Ok(Err(error)) => {
+                    tracing::debug!(target: "postern::websocket", %error, "upgrade failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(target: "postern::websocket", "upgrade not completed within the upgrade timeout");
+                    return;
+                }
+            };
+            let socket = WebSocket::new(io, &config, context);
+            let connection = WebSocketConnection { request, socket };
+            match handler {
+                Some(handler) => handler(connection).await,
+                None => {
+                    hub.pending().push_back(connection);
+                    hub.inner.arrived.notify_waiters();
+                    // One stored permit too, for a waiter between its check
+                    // and its await.
+                    hub.inner.arrived.notify_one();
+                }
+            }
+        });
+        Decision::Respond(handshake::switching(accept))
+    }
+}
+
+/// The accepted sockets of a [`WebSocketUpgrades`] hub as a `Stream` (see
+/// [`WebSocketUpgrades::connections`]). It never ends.
+pub struct WebSocketConnections {
+    hub: WebSocketUpgrades,
+    waiting: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl fmt::Debug for WebSocketConnections {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebSocketConnections")
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream for WebSocketConnections {
+    type Item = WebSocketConnection;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WebSocketConnection>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(connection) = this.hub.next_pending_websocket_connection() {
+                this.waiting = None;
+                return Poll::Ready(Some(connection));
+            }
+            let waiting = this.waiting.get_or_insert_with(|| {
+                let hub = this.hub.clone();
+                Box::pin(async move { hub.new_websocket_connection().await })
+            });
+            match waiting.as_mut().poll(cx) {
+                Poll::Ready(()) => this.waiting = None,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
