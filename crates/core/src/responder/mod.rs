@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, TRAILER};
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, TRAILER};
 use http::{HeaderMap, StatusCode};
 use tokio::sync::{mpsc, oneshot};
 
@@ -125,7 +125,16 @@ impl Responder {
 
     /// Send `body` with `content-type: mime` and this status.
     pub fn write_with_mime(self, body: impl Into<Bytes>, mime: &str, status: StatusCode) {
-        self.send(Response::with_mime(mime, body).with_status(status));
+        // Built in place: the same response as `Response::with_mime`, without
+        // a `Response` to take apart and a header map to move.
+        let mut response = http::Response::new(ResponseBody::full(body));
+        *response.status_mut() = status;
+        if !mime.is_empty() {
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, crate::response::mime_value(mime));
+        }
+        self.send_http(response);
     }
 
     /// Send compact JSON with `content-type: application/json`, from any

@@ -13,20 +13,48 @@ pub use into_response::IntoResponse;
 pub(crate) use sniff::sniff_mime;
 
 /// MIME types written often enough to keep as static header values.
-const COMMON_MIME: &[&str] = &[
-    "text/plain",
-    "text/plain; charset=utf-8",
-    "text/html",
-    "text/html; charset=utf-8",
-    "application/json",
-    "application/octet-stream",
-    "application/x-empty",
-    "text/css",
-    "application/javascript",
-    "image/png",
-    "image/jpeg",
-    "image/svg+xml",
-];
+/// The common `Content-Type` values, each a constant checked when the crate
+/// is compiled: a response of one of these types copies no string and
+/// validates no byte.
+macro_rules! common_mime {
+    ($mime:expr, $($known:literal),+ $(,)?) => {
+        match $mime {
+            $($known => {
+                const VALUE: HeaderValue = HeaderValue::from_static($known);
+                Some(VALUE)
+            })+
+            _ => None,
+        }
+    };
+}
+
+/// The constant `Content-Type` value of a common type.
+fn common_mime_value(mime: &str) -> Option<HeaderValue> {
+    common_mime!(
+        mime,
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "text/html",
+        "text/html; charset=utf-8",
+        "application/json",
+        "application/octet-stream",
+        "application/x-empty",
+        "text/css",
+        "application/javascript",
+        "image/png",
+        "image/jpeg",
+        "image/svg+xml",
+    )
+}
+
+/// The `Content-Type` value for a non-empty `mime`: a shared static for the
+/// common types (no copy of the string per response), else a copy, or
+/// `application/octet-stream` when `mime` is not a valid field value.
+pub(crate) fn mime_value(mime: &str) -> HeaderValue {
+    common_mime_value(mime).unwrap_or_else(|| {
+        HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream"))
+    })
+}
 
 /// A whole response: status, headers and body.
 ///
@@ -90,13 +118,7 @@ impl Response {
                 body: body.into(),
             };
         }
-        // Common types are shared statics: no copy of the string per response.
-        let value = match COMMON_MIME.iter().find(|known| **known == mime) {
-            Some(known) => HeaderValue::from_static(known),
-            None => HeaderValue::from_str(mime)
-                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-        };
-        Response::with_content_type(value, body)
+        Response::with_content_type(mime_value(mime), body)
     }
 
     fn with_content_type(value: HeaderValue, body: impl Into<Bytes>) -> Response {
@@ -110,7 +132,9 @@ impl Response {
     }
 
     fn with_static_mime(mime: &'static str, body: impl Into<Bytes>) -> Response {
-        Response::with_content_type(HeaderValue::from_static(mime), body)
+        // A common type's value is a constant; others are checked here.
+        let value = common_mime_value(mime).unwrap_or_else(|| HeaderValue::from_static(mime));
+        Response::with_content_type(value, body)
     }
 
     /// A 200 compact JSON response, `application/json`, from any

@@ -2,7 +2,7 @@
 //! `connection: close` before any handler runs: request smuggling needs two parsers to disagree
 //! about where a request ends, and these are the heads on which they can.
 
-use http::header::{HOST, TRANSFER_ENCODING};
+use http::header::{CONNECTION, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, Version};
 
 /// Why a request was refused as ambiguous.
@@ -34,22 +34,47 @@ impl Ambiguity {
 /// `Content-Length` together with `Transfer-Encoding` is not visible here:
 /// hyper drops the `Content-Length`, reads the body as chunked and closes the
 /// connection after the response, so no smuggled request is ever parsed.
-pub(crate) fn check(version: Version, headers: &HeaderMap) -> Result<(), Ambiguity> {
+/// What the connection needs to know of an HTTP/1 head besides its
+/// strictness, found in the same pass over its fields.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Head {
+    /// A `Connection` field holds the `close` option.
+    pub(crate) close: bool,
+    /// The request has a `Transfer-Encoding` field.
+    pub(crate) chunked: bool,
+}
+
+/// Check an HTTP/1 head for ambiguity (HTTP/2 heads pass unread), reading
+/// its fields once: a pass over the few fields of a usual request costs
+/// less than a hashed lookup for each name the connection asks about.
+pub(crate) fn check(version: Version, headers: &HeaderMap) -> Result<Head, Ambiguity> {
     if version != Version::HTTP_11 && version != Version::HTTP_10 {
-        return Ok(());
+        return Ok(Head::default());
     }
-    let mut hosts = headers.get_all(HOST).iter();
-    match (hosts.next(), hosts.next()) {
-        (None, _) if version == Version::HTTP_11 => return Err(Ambiguity::MissingHost),
-        (Some(_), Some(_)) => return Err(Ambiguity::DuplicateHost),
-        (Some(host), None) if !is_valid_host(host.as_bytes()) => {
+    let mut head = Head::default();
+    let (mut hosts, mut host) = (0u32, None);
+    let (mut codings, mut coding) = (0u32, None);
+    for (name, value) in headers {
+        if *name == HOST {
+            hosts += 1;
+            host = Some(value);
+        } else if *name == TRANSFER_ENCODING {
+            codings += 1;
+            coding = Some(value);
+        } else if *name == CONNECTION && !head.close {
+            head.close = has_close_option(value.as_bytes());
+        }
+    }
+    match (hosts, host) {
+        (0, _) if version == Version::HTTP_11 => return Err(Ambiguity::MissingHost),
+        (2.., _) => return Err(Ambiguity::DuplicateHost),
+        (1, Some(host)) if !is_valid_host(host.as_bytes()) => {
             return Err(Ambiguity::InvalidHost);
         }
         _ => {}
     }
-    let mut codings = headers.get_all(TRANSFER_ENCODING).iter();
-    if let Some(first) = codings.next() {
-        let only_chunked = codings.next().is_none()
+    if let Some(first) = coding {
+        let only_chunked = codings == 1
             && first
                 .as_bytes()
                 .trim_ascii()
@@ -57,13 +82,18 @@ pub(crate) fn check(version: Version, headers: &HeaderMap) -> Result<(), Ambigui
         if !only_chunked {
             return Err(Ambiguity::TransferCoding);
         }
+        head.chunked = true;
     }
-    Ok(())
+    Ok(head)
 }
 
-/// `uri-host [ ":" port ]` of RFC 3986 (empty allowed, as for an empty
-/// authority): an IP literal in brackets, or a reg-name / IPv4 address of
-/// unreserved, percent-encoded and sub-delimiter characters; the port digits.
+/// Whether a `Connection` field value lists the `close` option.
+pub(crate) fn has_close_option(value: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|option| option.trim_ascii().eq_ignore_ascii_case(b"close"))
+}
+
 fn is_valid_host(host: &[u8]) -> bool {
     let (name, port) = if let Some(literal) = host.strip_prefix(b"[") {
         let Some(end) = literal.iter().position(|&b| b == b']') else {
@@ -171,6 +201,59 @@ mod tests {
     }
 
     #[test]
+    fn head_facts_table() {
+        let cases: &[(&[(&str, &str)], Head)] = &[
+            (&[("host", "a")], Head::default()),
+            (
+                &[("host", "a"), ("connection", "close")],
+                Head {
+                    close: true,
+                    chunked: false,
+                },
+            ),
+            (
+                &[
+                    ("host", "a"),
+                    ("connection", "keep-alive"),
+                    ("Connection", "Close"),
+                ],
+                Head {
+                    close: true,
+                    chunked: false,
+                },
+            ),
+            (
+                &[("host", "a"), ("connection", "upgrade,CLOSE ")],
+                Head {
+                    close: true,
+                    chunked: false,
+                },
+            ),
+            (
+                &[("host", "a"), ("connection", "closed, x-close")],
+                Head::default(),
+            ),
+            (
+                &[("host", "a"), ("transfer-encoding", "chunked")],
+                Head {
+                    close: false,
+                    chunked: true,
+                },
+            ),
+        ];
+        for (headers, expected) in cases {
+            let mut map = HeaderMap::new();
+            for (k, v) in *headers {
+                map.append(
+                    http::HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                    http::HeaderValue::from_bytes(v.as_bytes()).expect("value"),
+                );
+            }
+            assert_eq!(check(Version::HTTP_11, &map), Ok(*expected), "{headers:?}");
+        }
+    }
+
+    #[test]
     fn host_syntax_table() {
         let valid = [
             "",
@@ -232,7 +315,11 @@ mod tests {
                     http::HeaderValue::from_bytes(v.as_bytes()).expect("value"),
                 );
             }
-            assert_eq!(check(version, &map), expected, "{version:?} {headers:?}");
+            assert_eq!(
+                check(version, &map).map(|_| ()),
+                expected,
+                "{version:?} {headers:?}"
+            );
         }
     }
 }
