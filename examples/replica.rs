@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! cargo run --example replica -- [--port N] [--redis URL] [--rate N] [--replicas N]
-//!     [--on-redis-failure local|open|closed] [--redis-timeout-ms N]
+//!     [--on-redis-failure local|open|closed] [--redis-timeout-ms N] [--proxy-protocol CIDR]
 //! ```
 //!
 //! - `--port N`: the port on 127.0.0.1 (default 0: any free port); one
@@ -22,6 +22,10 @@
 //! - `--on-redis-failure`: `local` (default: the local fallback), `open`
 //!   (admit everything) or `closed` (503 with `Retry-After: 1`).
 //! - `--redis-timeout-ms N`: the longest a decision waits for Redis (default 50).
+//! - `--proxy-protocol CIDR` (repeatable): trust PROXY protocol headers (v1
+//!   or v2) from peers in CIDR, such as the load balancer's subnet; such
+//!   peers must send one, and its client address is the one the rate limit
+//!   and `/whoami` see. Other peers are served as direct clients.
 //!
 //! Three replicas sharing 50 requests per second per client:
 //!
@@ -34,7 +38,10 @@
 
 use std::time::Duration;
 
-use postern_core::{Configuration, HttpService, Request, RunningServer, Server};
+use ipnet::IpNet;
+use postern_core::{
+    Configuration, HttpService, Listen, ProxyProtocol, Request, RunningServer, Server,
+};
 use postern_limits::config::{FailurePolicy, RateStore, RedisStore};
 use postern_router::{HttpServer, RouteError};
 
@@ -53,7 +60,8 @@ pub struct Options {
     pub on_failure: FailurePolicy,
     /// The longest a decision waits for Redis.
     pub redis_timeout: Duration,
-    // `--proxy-protocol CIDR` (trusted PROXY header senders) goes here.
+    /// Peers trusted to send PROXY headers (and required to); empty: none.
+    pub proxy_protocol: Vec<IpNet>,
 }
 
 impl Default for Options {
@@ -65,12 +73,14 @@ impl Default for Options {
             replicas: 1,
             on_failure: FailurePolicy::LocalFallback { replicas: 1 },
             redis_timeout: Duration::from_millis(50),
+            proxy_protocol: Vec::new(),
         }
     }
 }
 
 const USAGE: &str = "usage: replica [--port N] [--redis URL] [--rate N] [--replicas N] \
-                     [--on-redis-failure local|open|closed] [--redis-timeout-ms N]";
+                     [--on-redis-failure local|open|closed] [--redis-timeout-ms N] \
+                     [--proxy-protocol CIDR]";
 
 /// Read the options from `args` (without the program name).
 ///
@@ -100,7 +110,9 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, Str
                 options.redis_timeout =
                     Duration::from_millis(number("--redis-timeout-ms", args.next())?);
             }
-            // `--proxy-protocol CIDR` is parsed here.
+            "--proxy-protocol" => options
+                .proxy_protocol
+                .push(number("--proxy-protocol", args.next())?),
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other}; {USAGE}")),
         }
@@ -161,10 +173,21 @@ pub async fn start(options: &Options) -> Result<RunningServer, Box<dyn std::erro
     let server = build_server()?;
     let running = Server::builder()
         .configuration(configuration)
-        .bind_tcp(format!("127.0.0.1:{}", options.port).as_str())
+        .bind(listen(options))
         .serve(HttpService::new(server))
         .await?;
     Ok(running)
+}
+
+/// The listener: 127.0.0.1:`options.port`, reading PROXY headers from the
+/// trusted peers when `--proxy-protocol` names any.
+fn listen(options: &Options) -> Listen {
+    let listen = Listen::tcp(format!("127.0.0.1:{}", options.port));
+    if options.proxy_protocol.is_empty() {
+        listen
+    } else {
+        listen.proxy_protocol(ProxyProtocol::from(options.proxy_protocol.clone()))
+    }
 }
 
 #[tokio::main]

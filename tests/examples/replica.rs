@@ -179,6 +179,51 @@ async fn whoami_answers_the_client_ip() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_whoami_and_the_limit_see_the_proxied_client() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let options =
+        example::parse_args(["--rate", "1", "--proxy-protocol", "127.0.0.0/8"].map(String::from))
+            .expect("options");
+    let server = Running::new(example::start(&options).await.expect("listening"));
+    // One client behind the proxy: its budget is its own, not the proxy's.
+    let ask = |client: &'static str| {
+        let addr = server.addr();
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let request = format!(
+                "PROXY TCP4 {client} 10.0.0.1 40000 80\r\n\
+                 GET /whoami HTTP/1.1\r\nHost: replica\r\nConnection: close\r\n\r\n"
+            );
+            stream.write_all(request.as_bytes()).await.expect("write");
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.expect("read");
+            answer
+        }
+    };
+    let first = ask("203.0.113.7").await;
+    assert!(first.starts_with("HTTP/1.1 200 OK\r\n"), "{first}");
+    assert!(first.ends_with("\r\n\r\n203.0.113.7"), "{first}");
+    let second = ask("203.0.113.7").await;
+    assert!(
+        second.starts_with("HTTP/1.1 429 Too Many Requests\r\n"),
+        "{second}"
+    );
+    let other = ask("198.51.100.9").await;
+    assert!(other.ends_with("\r\n\r\n198.51.100.9"), "{other}");
+    // A trusted peer that sends no header is closed unanswered.
+    let mut stream = tokio::net::TcpStream::connect(server.addr())
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET /whoami HTTP/1.1\r\nHost: replica\r\n\r\n")
+        .await
+        .expect("write");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("read");
+    assert_eq!(String::from_utf8_lossy(&answer), "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_share_50_per_second_within_5_percent() {
     let redis = Redis::start();
     let mut servers = Vec::new();
