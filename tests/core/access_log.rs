@@ -533,3 +533,21 @@ async fn stats_count_a_known_sequence_exactly() {
     drop((raw, upgraded));
     assert_eq!(events_after(running, &capture).await, Vec::<Fields>::new());
 }
+
+#[tokio::test]
+async fn a_request_head_too_slow_is_counted_as_a_timeout_and_closed_unanswered() {
+    let (capture, _guard) = Capture::install();
+    let config = logged(with_timeouts(|t| {
+        t.request_head = Duration::from_millis(200);
+    }));
+    let (running, addr) = start_with(config, TestServer).await;
+    let mut raw = Raw::connect(addr).await;
+    raw.send("GET / HTTP/1.1\r\nHost: a\r\n").await;
+    assert_eq!(raw.eof().await, b"");
+    let stats = running.server().stats();
+    assert_eq!(stats.refusals.timeout, 1);
+    assert_eq!(stats.refusals.total(), 1);
+    assert_eq!(stats.requests_served, 0);
+    // No request was read, so there is no access event, only the count.
+    assert_eq!(events_after(running, &capture).await, Vec::<Fields>::new());
+}

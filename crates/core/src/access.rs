@@ -100,7 +100,8 @@ pub struct Refusals {
     pub body_too_large: u64,
     /// Connections refused over the connection caps.
     pub connection_cap: u64,
-    /// 408: request body too slow.
+    /// 408: request body too slow; also a request head not complete within
+    /// its timeout, whose connection is closed without a response.
     pub timeout: u64,
     /// 400: request head malformed (refused by hyper) or ambiguous.
     pub bad_request: u64,

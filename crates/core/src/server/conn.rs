@@ -343,6 +343,8 @@ async fn drive<C: Graceful>(
                     }
                     Verdict::HeadTimeout => {
                         conn_debug!(protocol, "request head not complete within the timeout: closing");
+                        // A slowloris cut: counted with the body timeouts.
+                        shared.counters.refused(postern_limits::RefusalReason::Timeout);
                         return Ending::Closed;
                     }
                 }

@@ -19,7 +19,6 @@ mod shared;
 mod strict;
 #[cfg(feature = "tls")]
 mod tls;
-#[cfg(feature = "tls")]
 #[cfg(feature = "ws")]
 mod upgrade;
 

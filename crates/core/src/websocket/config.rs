@@ -6,6 +6,9 @@ use std::time::Duration;
 /// socket in has a deadline, and no client can make the server buffer
 /// without bound.
 ///
+/// Durations are taken between 1 ms and a week ([`Timeouts::MAX`](crate::config::Timeouts::MAX)),
+/// so `Duration::MAX` means "as long as allowed".
+///
 /// | setting | default | when it is broken |
 /// |---|---|---|
 /// | [`max_message_size`](Self::max_message_size) | 1 MiB | close 1009 (a frame, or a fragmented message, over it) |
@@ -91,7 +94,7 @@ impl WebSocketConfig {
     /// Send a ping after this long without a frame from the client. Default
     /// 30 s.
     pub fn ping_interval(mut self, interval: Duration) -> Self {
-        self.ping_interval = interval.max(Duration::from_millis(1));
+        self.ping_interval = bounded(interval);
         self
     }
 
@@ -99,7 +102,7 @@ impl WebSocketConfig {
     /// this long. Checked on the ping timer, so it fires between this and
     /// this plus one ping interval. Default 60 s.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.idle_timeout = timeout.max(Duration::from_millis(1));
+        self.idle_timeout = bounded(timeout);
         self
     }
 
@@ -113,21 +116,21 @@ impl WebSocketConfig {
     /// Drop a socket whose client takes no bytes for this long while the
     /// server has some to send. Default 30 s.
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
-        self.write_timeout = timeout.max(Duration::from_millis(1));
+        self.write_timeout = bounded(timeout);
         self
     }
 
     /// After the server sends a close frame, drop the socket when the client
     /// has not answered within this. Default 5 s.
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.close_timeout = timeout.max(Duration::from_millis(1));
+        self.close_timeout = bounded(timeout);
         self
     }
 
     /// Drop an accepted upgrade whose response could not be written within
     /// this. Default 10 s.
     pub fn upgrade_timeout(mut self, timeout: Duration) -> Self {
-        self.upgrade_timeout = timeout.max(Duration::from_millis(1));
+        self.upgrade_timeout = bounded(timeout);
         self
     }
 
@@ -159,6 +162,49 @@ impl WebSocketConfig {
                     .iter()
                     .any(|allowed| allowed.as_bytes().eq_ignore_ascii_case(origin))
             }),
+        }
+    }
+}
+
+/// A duration between 1 ms and a week: a timer set to zero would spin, and
+/// one past a week would overflow the deadline arithmetic (`Duration::MAX`
+/// is a natural way to write "never").
+fn bounded(duration: Duration) -> Duration {
+    duration.clamp(Duration::from_millis(1), crate::config::Timeouts::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Timeouts;
+
+    #[test]
+    fn durations_are_bounded_so_deadlines_never_overflow() {
+        let ms = Duration::from_millis(1);
+        for (given, taken) in [
+            (Duration::ZERO, ms),
+            (Duration::from_secs(3), Duration::from_secs(3)),
+            (Duration::MAX, Timeouts::MAX),
+        ] {
+            let config = WebSocketConfig::default()
+                .ping_interval(given)
+                .idle_timeout(given)
+                .write_timeout(given)
+                .close_timeout(given)
+                .upgrade_timeout(given);
+            assert_eq!(
+                [
+                    config.ping_interval,
+                    config.idle_timeout,
+                    config.write_timeout,
+                    config.close_timeout,
+                    config.upgrade_timeout
+                ],
+                [taken; 5],
+                "{given:?}"
+            );
+            // The socket's first deadline is `now + ping_interval`.
+            let _ = tokio::time::Instant::now() + config.ping_interval;
         }
     }
 }

@@ -320,14 +320,21 @@ impl WebSocketUpgrades {
         }
         let entries = self.entries();
         let verdict = {
+            // Reset by a guard, so that a verifier that panics does not leave
+            // this thread refusing registrations.
+            struct Verifying;
+            impl Drop for Verifying {
+                fn drop(&mut self) {
+                    VERIFYING.with(|flag| flag.set(false));
+                }
+            }
             VERIFYING.with(|flag| flag.set(true));
-            let verdict = entries.iter().find_map(|entry| {
+            let _verifying = Verifying;
+            entries.iter().find_map(|entry| {
                 let answer = entry.verify(request);
                 (answer.response_type() != UpgradeResponseType::PassToNext)
                     .then_some((answer, entry))
-            });
-            VERIFYING.with(|flag| flag.set(false));
-            verdict
+            })
         };
         let Some((answer, entry)) = verdict else {
             return Decision::Pass;

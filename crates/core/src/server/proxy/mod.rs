@@ -100,9 +100,10 @@ impl ProxyProtocol {
     }
 
     /// How long a trusted peer may take to send its whole header before the
-    /// connection is closed. Default 5 s.
+    /// connection is closed. Default 5 s; taken between 1 ms and a week (zero
+    /// would close every connection whose header is not in its first read).
     pub fn header_timeout(mut self, timeout: Duration) -> Self {
-        self.header_timeout = timeout;
+        self.header_timeout = timeout.clamp(Duration::from_millis(1), crate::config::Timeouts::MAX);
         self
     }
 

@@ -79,10 +79,12 @@ impl ReloadingCert {
     /// logged (warn, target `postern::tls`) and tried again at the next
     /// change. The task ends when the last `Arc` of this is dropped, or
     /// when the handle is aborted. Must be called inside a tokio runtime.
+    /// A period under 1 ms is taken as 1 ms.
     pub fn watch(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
         let weak: Weak<ReloadingCert> = Arc::downgrade(self);
         tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(every);
+            // A zero period would make tokio panic; 1 ms is the floor.
+            let mut ticker = tokio::time::interval(every.max(Duration::from_millis(1)));
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             ticker.tick().await;
             loop {
