@@ -741,6 +741,53 @@ async fn a_client_that_answers_pings_stays_connected() {
     round_trip(&mut client, "still here").await;
 }
 
+#[tokio::test]
+async fn a_queued_socket_nobody_takes_is_closed_with_1001_at_the_idle_timeout() {
+    let config = WebSocketConfig::default()
+        .idle_timeout(Duration::from_millis(200))
+        .close_timeout(Duration::from_millis(100));
+    let hub = WebSocketUpgrades::with_config(config);
+    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let (running, addr) = start_probe(Configuration::default(), &hub).await;
+    let mut raw = Raw::connect(addr).await;
+    assert_eq!(raw.roundtrip(upgrade_request("/", "")).await.status, 101);
+    within("queued", hub.new_websocket_connection()).await;
+    assert_eq!(running.live_connections(), 1);
+    // Never taken: close 1001 with no ping before it (the socket is not
+    // read while it waits).
+    let reason = b"idle timeout";
+    let mut frame = [0u8; 16];
+    within("a close", raw.stream().read_exact(&mut frame))
+        .await
+        .expect("read");
+    assert_eq!(frame[..4], [0x88, 2 + reason.len() as u8, 0x03, 0xE9]);
+    assert_eq!(&frame[4..], reason);
+    assert!(!hub.has_pending_websocket_connections());
+    // No answer to the close: dropped after the close timeout, and the
+    // connection no longer counts.
+    assert!(raw.eof().await.is_empty());
+    wait_live(&running, 0).await;
+}
+
+#[tokio::test]
+async fn a_socket_taken_from_the_queue_is_left_to_the_application() {
+    let config = WebSocketConfig::default().idle_timeout(Duration::from_millis(100));
+    let hub = WebSocketUpgrades::with_config(config);
+    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let (running, addr) = start_probe(Configuration::default(), &hub).await;
+    let mut client = connect(addr, "/", &[]).await.expect("upgraded");
+    let connection = within("pending", hub.next_connection())
+        .await
+        .expect("a connection");
+    // Held unread for three idle timeouts (the socket's own ping timer,
+    // 30 s by default, is not due): the hub must not close it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(running.live_connections(), 1);
+    tokio::spawn(echo(connection));
+    // The first thing the client gets is its echo, not a close frame.
+    round_trip(&mut client, "still mine").await;
+}
+
 // ---------------------------------------------------------------------------
 // TLS and HTTP/2
 
@@ -863,6 +910,24 @@ async fn shutdown_sends_1001_and_waits_for_the_close_handshake() {
     let report = within("shutdown", shutdown).await.expect("task");
     assert_eq!(report.cut, 0);
     assert!(report.drained);
+}
+
+#[tokio::test]
+async fn shutdown_closes_a_socket_nobody_took_from_the_queue_with_1001() {
+    let hub = accept_all();
+    let (running, addr) = start_probe(Configuration::default(), &hub).await;
+    let mut client = connect(addr, "/", &[]).await.expect("upgraded");
+    within("queued", hub.new_websocket_connection()).await;
+    let shutdown = tokio::spawn(running.shutdown(Duration::from_secs(5)));
+    assert_eq!(
+        close_frame(&mut client).await,
+        (1001, "server shutting down".to_owned())
+    );
+    assert!(within("end", client.next()).await.is_none());
+    let report = within("shutdown", shutdown).await.expect("task");
+    assert_eq!((report.cut, report.drained), (0, true));
+    // The hub took it back: the application finds the queue empty.
+    assert!(!hub.has_pending_websocket_connections());
 }
 
 #[tokio::test]

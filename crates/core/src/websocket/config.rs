@@ -15,7 +15,7 @@ use std::time::Duration;
 /// | [`frame_size`](Self::frame_size) | 256 KiB | outgoing messages are split into frames of this size |
 /// | [`allowed_origins`](Self::allowed_origins) | none: any `Origin` | 403 before the upgrade |
 /// | [`ping_interval`](Self::ping_interval) | 30 s | a ping after this long without a frame from the client |
-/// | [`idle_timeout`](Self::idle_timeout) | 60 s | close 1001 when nothing, not even a pong, came for this long |
+/// | [`idle_timeout`](Self::idle_timeout) | 60 s | close 1001 when nothing, not even a pong, came for this long, or when a queued socket was not taken for this long |
 /// | [`max_buffered_outgoing`](Self::max_buffered_outgoing) | 64 KiB | `send` waits (back-pressure) until the client takes the bytes |
 /// | [`write_timeout`](Self::write_timeout) | 30 s | the socket is dropped when the client takes no bytes for this long |
 /// | [`close_timeout`](Self::close_timeout) | 5 s | the socket is dropped when the client does not answer a close |
@@ -100,7 +100,8 @@ impl WebSocketConfig {
 
     /// Close (1001) a socket from which nothing, not even a pong, came for
     /// this long. Checked on the ping timer, so it fires between this and
-    /// this plus one ping interval. Default 60 s.
+    /// this plus one ping interval. A socket waiting in the hub's queue is
+    /// closed (1001) once it has waited this long untaken. Default 60 s.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = bounded(timeout);
         self

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures_core::Stream;
 use http::StatusCode;
@@ -14,13 +15,14 @@ use hyper::upgrade::OnUpgrade;
 use tokio::sync::Notify;
 
 use super::handshake::{self, Kind};
-use super::{UpgradeResponse, UpgradeResponseType, WebSocket, WebSocketConfig};
-use crate::server::UpgradeSource;
+use super::{CloseCode, UpgradeResponse, UpgradeResponseType, WebSocket, WebSocketConfig};
+use crate::server::{UpgradeContext, UpgradeSource};
 use crate::{Request, ResponseBody};
 
 type Verifier = Box<dyn Fn(&Request) -> UpgradeResponse + Send + Sync>;
 type RouteHandler =
     Arc<dyn Fn(WebSocketConnection) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// One link of the chain: a verifier, or a route (a path and its handler).
 enum Entry {
@@ -41,8 +43,37 @@ impl Entry {
 struct Inner {
     entries: RwLock<Arc<Vec<Arc<Entry>>>>,
     config: RwLock<Arc<WebSocketConfig>>,
-    pending: Mutex<VecDeque<WebSocketConnection>>,
+    pending: Mutex<Queue>,
     arrived: Notify,
+    /// Signalled when the application takes a socket from the queue, so
+    /// that the watcher of a taken socket stops at once.
+    taken: Notify,
+}
+
+/// The accepted sockets waiting to be taken, each with the id its watcher
+/// finds it by.
+#[derive(Default)]
+struct Queue {
+    next_id: u64,
+    entries: VecDeque<(u64, WebSocketConnection)>,
+}
+
+impl Queue {
+    fn push(&mut self, connection: WebSocketConnection) -> u64 {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        self.entries.push_back((id, connection));
+        id
+    }
+
+    fn contains(&self, id: u64) -> bool {
+        self.entries.iter().any(|(queued, _)| *queued == id)
+    }
+
+    fn remove(&mut self, id: u64) -> Option<WebSocketConnection> {
+        let at = self.entries.iter().position(|(queued, _)| *queued == id)?;
+        self.entries.remove(at).map(|(_, connection)| connection)
+    }
 }
 
 thread_local! {
@@ -137,7 +168,7 @@ impl fmt::Debug for WebSocketUpgrades {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebSocketUpgrades")
             .field("entries", &self.entries().len())
-            .field("pending", &self.pending().len())
+            .field("pending", &self.pending().entries.len())
             .finish()
     }
 }
@@ -154,8 +185,9 @@ impl WebSocketUpgrades {
             inner: Arc::new(Inner {
                 entries: RwLock::new(Arc::new(Vec::new())),
                 config: RwLock::new(Arc::new(config)),
-                pending: Mutex::new(VecDeque::new()),
+                pending: Mutex::new(Queue::default()),
                 arrived: Notify::new(),
+                taken: Notify::new(),
             }),
         }
     }
@@ -194,7 +226,7 @@ impl WebSocketUpgrades {
         )
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, VecDeque<WebSocketConnection>> {
+    fn pending(&self) -> std::sync::MutexGuard<'_, Queue> {
         self.inner
             .pending
             .lock()
@@ -252,12 +284,57 @@ impl WebSocketUpgrades {
 
     /// Whether accepted sockets wait to be taken.
     pub fn has_pending_websocket_connections(&self) -> bool {
-        !self.pending().is_empty()
+        !self.pending().entries.is_empty()
     }
 
     /// The oldest accepted socket waiting to be taken, if any.
+    ///
+    /// A socket is not read while it waits, so the hub watches it instead:
+    /// when the server starts shutting down, or once the socket has waited
+    /// [`idle_timeout`](WebSocketConfig::idle_timeout) (counted from its
+    /// arrival in the queue), the hub takes it out of the queue and closes
+    /// it with 1001 (`server shutting down` or `idle timeout`), waiting
+    /// [`close_timeout`](WebSocketConfig::close_timeout) at most for the
+    /// client's answer. Its connection then stops counting against the
+    /// caps, and a shutdown does not wait for it. A socket the application
+    /// has taken is its own: the hub no longer touches it.
     pub fn next_pending_websocket_connection(&self) -> Option<WebSocketConnection> {
-        self.pending().pop_front()
+        let taken = self.pending().entries.pop_front();
+        if taken.is_some() {
+            self.inner.taken.notify_waiters();
+        }
+        taken.map(|(_, connection)| connection)
+    }
+
+    /// Watch the queued socket `id` until the application takes it: at the
+    /// server's shutdown, or once it has waited `idle_timeout`, take it back
+    /// and close it with 1001. Without this a socket nobody takes would hold
+    /// its connection's place in the caps forever and be cut at the shutdown
+    /// deadline instead of closed.
+    async fn watch_queued(&self, id: u64, mut shutdown: Option<Shutdown>, idle_timeout: Duration) {
+        let idle = tokio::time::sleep(idle_timeout);
+        tokio::pin!(idle);
+        let reason = loop {
+            // Made before the check, so that a take between the two is seen.
+            let taken = self.inner.taken.notified();
+            if !self.pending().contains(id) {
+                return;
+            }
+            tokio::select! {
+                () = taken => {}
+                () = &mut idle => break "idle timeout",
+                () = stopping(&mut shutdown) => break "server shutting down",
+            }
+        };
+        // Still queued only if the application did not take it meanwhile.
+        let Some(connection) = self.pending().remove(id) else {
+            return;
+        };
+        tracing::debug!(target: "postern::websocket", reason, path = connection.request.path(), "closing a socket nobody took from the queue with 1001");
+        let mut socket = connection.socket;
+        // A client that does not answer is dropped at the close timeout;
+        // either way the socket ends here.
+        let _ = socket.close(CloseCode::GOING_AWAY, reason).await;
     }
 
     /// Resolves when an accepted socket waits to be taken (at once if one
@@ -357,7 +434,7 @@ impl WebSocketUpgrades {
             Entry::Route { handler, .. } => Some(Arc::clone(handler)),
             Entry::Verifier(_) => None,
         };
-        if handler.is_none() && self.pending().len() >= config.max_pending_connections {
+        if handler.is_none() && self.pending().entries.len() >= config.max_pending_connections {
             tracing::debug!(target: "postern::websocket", "too many accepted sockets wait to be taken: 503");
             return Decision::Respond(handshake::busy(version));
         }
@@ -385,20 +462,36 @@ impl WebSocketUpgrades {
                     return;
                 }
             };
+            // Only a queued socket is watched (a route's handler reads its
+            // socket, which then sees the shutdown itself).
+            let shutdown = match handler {
+                Some(_) => None,
+                None => context.as_ref().map(UpgradeContext::shutdown),
+            };
             let socket = WebSocket::new(io, &config, context);
             let connection = WebSocketConnection { request, socket };
             match handler {
                 Some(handler) => handler(connection).await,
                 None => {
-                    hub.pending().push_back(connection);
+                    let id = hub.pending().push(connection);
                     hub.inner.arrived.notify_waiters();
                     // One stored permit too, for a waiter between its check
                     // and its await.
                     hub.inner.arrived.notify_one();
+                    hub.watch_queued(id, shutdown, config.idle_timeout).await;
                 }
             }
         });
         Decision::Respond(handshake::switching(accept))
+    }
+}
+
+/// Resolves when `shutdown` does; never without one (a socket not tied to
+/// a server).
+async fn stopping(shutdown: &mut Option<Shutdown>) {
+    match shutdown {
+        Some(shutdown) => shutdown.await,
+        None => std::future::pending().await,
     }
 }
 

@@ -72,6 +72,15 @@
 //! [`RunningServer::shutdown`](crate::RunningServer::shutdown) sends close
 //! 1001 to every socket being read and waits, within its deadline, for the
 //! close handshakes; the sockets count as live connections until dropped.
+//! Sockets still waiting in the queue are closed with 1001 by the hub, so
+//! they too end within the deadline.
+//!
+//! # Sockets nobody takes
+//! A queued socket is not read, so the hub watches it until the application
+//! takes it: at shutdown, or once it has waited
+//! [`idle_timeout`](WebSocketConfig::idle_timeout) in the queue, the hub
+//! takes it back and closes it with 1001, freeing its connection's place in
+//! the caps (see [`WebSocketUpgrades::next_pending_websocket_connection`]).
 //!
 //! # Differences from Qt HTTP Server
 //! - The limits apply before the upgrade (Qt skips them), and HTTP/2
@@ -90,9 +99,9 @@
 //! - An upgrade request nobody answers gets the missing handler's answer
 //!   and the connection stays open for more HTTP requests (Qt disconnects
 //!   after it): a refused upgrade leaves HTTP/1.1 usable.
-//! - Accepted sockets still waiting in the queue when the server shuts down
-//!   are not read, so they get no close frame: they count as cut at the
-//!   deadline. Take them (or use routes) to have them closed with 1001.
+//! - Accepted sockets left in the queue are closed with 1001 after
+//!   [`idle_timeout`](WebSocketConfig::idle_timeout) or at shutdown; Qt
+//!   keeps them until the application takes them.
 //! - No subprotocol (`Sec-WebSocket-Protocol`) or extension (compression)
 //!   is negotiated.
 
