@@ -226,9 +226,17 @@ async fn watch_reloads_when_the_files_change() {
     let (_running, addr) = serve(TlsConfig::from_resolver(cert.clone()).expect("config")).await;
     assert_eq!(served(addr, &trust, "localhost").await, a.der);
 
-    // Files with a later modification time.
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    // Files with a later modification time, set outright: a file system
+    // whose timestamps are coarse would otherwise show no change.
     write(&dir, &b.cert_pem, &b.key_pem);
+    let later = std::time::SystemTime::now() + Duration::from_secs(2);
+    for name in ["cert.pem", "key.pem"] {
+        std::fs::File::options()
+            .write(true)
+            .open(dir.join(name))
+            .and_then(|file| file.set_modified(later))
+            .expect("set the modification time");
+    }
     within("the watcher picking up the new pair", async {
         while served(addr, &trust, "localhost").await != b.der {
             tokio::time::sleep(Duration::from_millis(20)).await;

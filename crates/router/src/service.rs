@@ -90,13 +90,14 @@ impl HttpServer {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let owned = prefix.to_owned();
+        // Shared, not copied per request.
+        let owned: std::sync::Arc<str> = prefix.into();
         // The rest of the path is taken by a `UrlPath` (`.*`) appended after the final `/`.
         self.route(
             prefix,
             move |_rest: UrlPath, request: Request, responder: Responder| {
                 let service = service.clone();
-                let prefix = owned.clone();
+                let prefix = std::sync::Arc::clone(&owned);
                 async move { call(service, &prefix, request, responder).await }
             },
         )
@@ -132,6 +133,8 @@ where
 }
 
 /// The request the mounted service sees: `request` with the prefix cut from its path.
+/// The head is copied, not moved: the router keeps `request` for the
+/// after-request handlers.
 fn inner_request(prefix: &str, request: &Request) -> Option<http::Request<Full<Bytes>>> {
     let rest = strip_encoded_prefix(request.path(), prefix)?;
     let mut target = String::with_capacity(rest.len() + 1);

@@ -276,7 +276,8 @@ impl Request {
             .take()
     }
 
-    /// The peer address; `None` on Unix sockets.
+    /// The client's address: the peer's, or the one a trusted proxy's PROXY
+    /// header gave; `None` on Unix sockets without such a header.
     pub fn remote_addr(&self) -> Option<SocketAddr> {
         self.inner.connection.remote_addr()
     }

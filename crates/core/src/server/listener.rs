@@ -467,7 +467,7 @@ fn none() -> Proxied {
 }
 
 /// On a listener with the PROXY protocol: a trusted peer's connection goes
-/// to a task that reads its header first ([`serve_proxied`]); an untrusted
+/// to a task that reads its header first (`ProxiedConn::run`); an untrusted
 /// one is dropped when the listener is proxy-only, or handed back to be
 /// served as a direct client.
 #[cfg(feature = "proxy-protocol")]

@@ -29,11 +29,6 @@ impl Ambiguity {
     }
 }
 
-/// Check an HTTP/1 request head. HTTP/2 requests are framed unambiguously.
-///
-/// `Content-Length` together with `Transfer-Encoding` is not visible here:
-/// hyper drops the `Content-Length`, reads the body as chunked and closes the
-/// connection after the response, so no smuggled request is ever parsed.
 /// What the connection needs to know of an HTTP/1 head besides its
 /// strictness, found in the same pass over its fields.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,6 +42,11 @@ pub(crate) struct Head {
 /// Check an HTTP/1 head for ambiguity (HTTP/2 heads pass unread), reading
 /// its fields once: a pass over the few fields of a usual request costs
 /// less than a hashed lookup for each name the connection asks about.
+/// HTTP/2 requests are framed unambiguously.
+///
+/// `Content-Length` together with `Transfer-Encoding` is not visible here:
+/// hyper drops the `Content-Length`, reads the body as chunked and closes the
+/// connection after the response, so no smuggled request is ever parsed.
 pub(crate) fn check(version: Version, headers: &HeaderMap) -> Result<Head, Ambiguity> {
     if version != Version::HTTP_11 && version != Version::HTTP_10 {
         return Ok(Head::default());
@@ -94,6 +94,9 @@ pub(crate) fn has_close_option(value: &[u8]) -> bool {
         .any(|option| option.trim_ascii().eq_ignore_ascii_case(b"close"))
 }
 
+/// `uri-host [ ":" port ]` of RFC 3986 (empty allowed, as for an empty
+/// authority): an IP literal in brackets, or a reg-name / IPv4 address of
+/// unreserved, percent-encoded and sub-delimiter characters; the port digits.
 fn is_valid_host(host: &[u8]) -> bool {
     let (name, port) = if let Some(literal) = host.strip_prefix(b"[") {
         let Some(end) = literal.iter().position(|&b| b == b']') else {

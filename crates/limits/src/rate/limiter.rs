@@ -220,7 +220,12 @@ impl ClientRateLimiter {
     #[inline]
     pub fn decide(&self, ip: IpAddr) -> RateDecision {
         #[cfg(feature = "redis")]
-        if self.shared.redis.is_some() {
+        if let Some(redis) = &self.shared.redis {
+            // While Redis is away the failure policy answers at once: no
+            // boxed round trip, no waiting state in the service's future.
+            if redis.is_down() {
+                return RateDecision::ready(self.check(ip));
+            }
             let limiter = self.clone();
             let key = self.client_key(ip);
             return RateDecision::waiting(async move { limiter.ask_redis(key).await });

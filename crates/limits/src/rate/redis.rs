@@ -104,6 +104,12 @@ impl RedisBackend {
         }
     }
 
+    /// Whether the last decision failed and the probe has not seen Redis
+    /// answer since: requests get the failure policy's answer.
+    pub(super) fn is_down(&self) -> bool {
+        self.down.load(Ordering::Relaxed)
+    }
+
     /// Count one request of `client` (already keyed) in Redis, waiting at
     /// most the configured timeout.
     pub(super) async fn ask(self: &Arc<Self>, client: IpAddr, ipv6_prefix: u8) -> Answer {

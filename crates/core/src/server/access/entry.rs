@@ -40,7 +40,7 @@ pub(crate) struct AccessEntry {
 }
 
 impl AccessEntry {
-    /// The entry of the request whose head is `parts`, from `client`.
+    /// The entry of `request`, from `client`.
     pub(crate) fn start<B>(request: &http::Request<B>, client: Option<IpAddr>) -> Box<AccessEntry> {
         Box::new(AccessEntry {
             start: Instant::now(),
