@@ -14,6 +14,7 @@ mod config;
 mod handlers;
 mod http1;
 mod http2;
+mod http2_streams;
 mod ipv6;
 mod limits;
 mod listeners;

@@ -27,6 +27,13 @@ pub use postern_limits::config::{
 /// Defaults: stream window 256 KiB, connection window 1 MiB, max frame 16 KiB,
 /// 100 concurrent streams, 16 KiB header list, 20 pending reset streams,
 /// 1,024 local error resets, 256 KiB send buffer per stream.
+///
+/// The streams of one HTTP/2 connection run in that connection's task, so
+/// that the responses ready together leave in one write: they run
+/// concurrently but not in parallel (separate connections still use every
+/// worker thread). A handler with long CPU-bound work should spawn it or
+/// use `tokio::task::spawn_blocking`. A handler that panics resets only its
+/// own stream (`RST_STREAM(CANCEL)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Http2Settings {

@@ -14,6 +14,8 @@ use tokio::sync::watch;
 use super::access::{self, ConnAccess};
 use super::activity::{Activity, Verdict, Watch};
 use super::conn_service::ConnService;
+#[cfg(feature = "http2")]
+use super::h2_exec::{H2Conn, StreamExec};
 use super::make::MakeConnService;
 use super::rewind::{Protocol, Rewind, sniff};
 use super::shared::{Core, Phase, Shared, Snapshot};
@@ -58,6 +60,13 @@ where
 {
     fn start_graceful_shutdown(self: Pin<&mut Self>) {
         self.graceful_shutdown();
+    }
+}
+
+#[cfg(feature = "http2")]
+impl<C: Graceful> Graceful for H2Conn<C> {
+    fn start_graceful_shutdown(self: Pin<&mut Self>) {
+        self.conn().start_graceful_shutdown();
     }
 }
 
@@ -168,10 +177,12 @@ where
         Protocol::Http2 => {
             #[cfg(feature = "http2")]
             {
-                let conn = std::pin::pin!(
-                    http2_builder(config, shared.websocket_over_http2())
-                        .serve_connection(io, service)
-                );
+                let (exec, streams) = StreamExec::new();
+                let conn = std::pin::pin!(H2Conn::new(
+                    http2_builder(config, shared.websocket_over_http2(), exec)
+                        .serve_connection(io, service),
+                    streams,
+                ));
                 drive(
                     conn,
                     &activity,
@@ -218,13 +229,14 @@ fn http1_builder(config: &Configuration) -> hyper::server::conn::http1::Builder 
 fn http2_builder(
     config: &Configuration,
     connect_protocol: bool,
-) -> hyper::server::conn::http2::Builder<hyper_util::rt::TokioExecutor> {
+    exec: StreamExec,
+) -> hyper::server::conn::http2::Builder<StreamExec> {
     let h2 = &config.http2;
     let header_list = postern_limits::size::HyperBounds::new(&config.limits.sizes)
         .h2_max_header_list_size
         .max(h2.max_header_list_size);
-    let mut builder =
-        hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+    // Streams run in the connection's task (see `h2_exec`).
+    let mut builder = hyper::server::conn::http2::Builder::new(exec);
     builder
         .timer(hyper_util::rt::TokioTimer::new())
         .adaptive_window(false)

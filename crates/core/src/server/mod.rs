@@ -7,6 +7,8 @@ mod activity;
 mod body;
 mod conn;
 mod conn_service;
+#[cfg(feature = "http2")]
+mod h2_exec;
 mod incoming;
 mod listen;
 mod listener;
