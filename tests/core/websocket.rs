@@ -435,6 +435,38 @@ async fn a_full_pending_queue_answers_503() {
 }
 
 #[tokio::test]
+async fn a_burst_of_upgrades_fills_the_pending_queue_exactly_to_its_limit() {
+    // Every upgrade is decided before any socket reaches the queue (their
+    // requests arrive together): places are taken at the decision, so
+    // exactly the limit is answered 101 and the rest 503.
+    let hub = WebSocketUpgrades::with_config(WebSocketConfig::default().max_pending_connections(2));
+    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let (_running, addr) = start_probe(Configuration::default(), &hub).await;
+    let mut clients = Vec::new();
+    for _ in 0..6 {
+        clients.push(Raw::connect(addr).await);
+    }
+    for client in &mut clients {
+        client.send(upgrade_request("/", "")).await;
+    }
+    let mut statuses = Vec::new();
+    for client in &mut clients {
+        statuses.push(client.head_response().await.status);
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [101, 101, 503, 503, 503, 503]);
+    // Taking one socket frees exactly one place.
+    within("queued", hub.new_websocket_connection()).await;
+    let _taken = hub.next_pending_websocket_connection().expect("queued");
+    let mut raw = Raw::connect(addr).await;
+    raw.send(upgrade_request("/", "")).await;
+    assert_eq!(raw.head_response().await.status, 101);
+    let mut raw = Raw::connect(addr).await;
+    raw.send(upgrade_request("/", "")).await;
+    assert_eq!(raw.head_response().await.status, 503);
+}
+
+#[tokio::test]
 async fn a_route_handles_its_path_in_its_place_in_the_chain() {
     let hub = WebSocketUpgrades::new();
     hub.add_websocket_upgrade_verifier(|request| match request.query() {
