@@ -25,8 +25,8 @@ use tokio::net::TcpStream;
 use tokio_websockets::{ClientBuilder, WebSocketStream};
 
 use crate::support::{
-    Raw, Running, client_tls, on_loopback, serve_abstract, start_tls, start_with, test_cert,
-    tls_connect, wait_live, within,
+    Raw, Running, client_tls, extended_connect, on_loopback, serve_abstract, start_tls, start_with,
+    test_cert, tls_connect, wait_live, within,
 };
 
 /// A hand-written server with a hub: `/page` answers 200 `page`, anything
@@ -843,21 +843,6 @@ async fn upgrades_work_over_tls_with_the_tls_facts() {
     round_trip(&mut client, "over TLS").await;
 }
 
-/// An extended CONNECT for `path` on an HTTP/2 connection.
-fn extended_connect(authority: &str, path: &str) -> http::Request<Empty<Bytes>> {
-    let mut request = http::Request::builder()
-        .method(http::Method::CONNECT)
-        .uri(format!("http://{authority}{path}"))
-        .version(http::Version::HTTP_2)
-        .header("sec-websocket-version", "13")
-        .body(Empty::new())
-        .expect("request");
-    request
-        .extensions_mut()
-        .insert(hyper::ext::Protocol::from_static("websocket"));
-    request
-}
-
 #[tokio::test]
 async fn http2_extended_connect_opens_a_websocket() {
     let hub = accept_all();
@@ -876,7 +861,7 @@ async fn http2_extended_connect_opens_a_websocket() {
     for path in ["/h2-one", "/h2-two"] {
         let response = within(
             "CONNECT",
-            send.send_request(extended_connect(&addr.to_string(), path)),
+            send.send_request(extended_connect(&format!("http://{addr}{path}"))),
         )
         .await
         .expect("a response");
@@ -913,7 +898,7 @@ async fn http2_offers_extended_connect_only_to_servers_that_take_websockets() {
     );
     let refused = within(
         "CONNECT",
-        send.send_request(extended_connect(&addr.to_string(), "/x")),
+        send.send_request(extended_connect(&format!("http://{addr}/x"))),
     )
     .await;
     let error = refused.expect_err("extended CONNECT was offered");
@@ -988,7 +973,7 @@ async fn shutdown_closes_http2_websockets_with_1001_too() {
     let conn = tokio::spawn(conn);
     let response = within(
         "CONNECT",
-        send.send_request(extended_connect(&addr.to_string(), "/h2")),
+        send.send_request(extended_connect(&format!("http://{addr}/h2"))),
     )
     .await
     .expect("a response");
@@ -1031,7 +1016,7 @@ async fn serve_offers_extended_connect_when_the_builder_says_so() {
     tokio::spawn(conn);
     let response = within(
         "CONNECT",
-        send.send_request(extended_connect(&addr.to_string(), "/served")),
+        send.send_request(extended_connect(&format!("http://{addr}/served"))),
     )
     .await
     .expect("a response");
