@@ -60,6 +60,14 @@ async fn start_probe(
     (running, addr)
 }
 
+/// A hub with `config` whose one verifier accepts every upgrade (into the
+/// pending queue).
+fn accepting(config: WebSocketConfig) -> WebSocketUpgrades {
+    let hub = WebSocketUpgrades::with_config(config);
+    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    hub
+}
+
 /// Echo text and binary on every accepted socket the hub queues.
 fn echo_pending(hub: &WebSocketUpgrades) {
     let hub = hub.clone();
@@ -83,8 +91,7 @@ async fn echo(connection: WebSocketConnection) {
 }
 
 fn accept_all() -> WebSocketUpgrades {
-    let hub = WebSocketUpgrades::new();
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(WebSocketConfig::default());
     hub
 }
 
@@ -423,8 +430,7 @@ async fn accepted_sockets_wait_in_the_pending_queue_in_order() {
 
 #[tokio::test]
 async fn a_full_pending_queue_answers_503() {
-    let hub = WebSocketUpgrades::with_config(WebSocketConfig::default().max_pending_connections(1));
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(WebSocketConfig::default().max_pending_connections(1));
     let (_running, addr) = start_probe(Configuration::default(), &hub).await;
     let _first = connect(addr, "/", &[]).await.expect("upgraded");
     within("queued", hub.new_websocket_connection()).await;
@@ -439,8 +445,7 @@ async fn a_burst_of_upgrades_fills_the_pending_queue_exactly_to_its_limit() {
     // Every upgrade is decided before any socket reaches the queue (their
     // requests arrive together): places are taken at the decision, so
     // exactly the limit is answered 101 and the rest 503.
-    let hub = WebSocketUpgrades::with_config(WebSocketConfig::default().max_pending_connections(2));
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(WebSocketConfig::default().max_pending_connections(2));
     let (_running, addr) = start_probe(Configuration::default(), &hub).await;
     let mut clients = Vec::new();
     for _ in 0..6 {
@@ -614,8 +619,7 @@ async fn an_upgraded_connection_counts_against_the_cap_until_its_socket_is_dropp
 
 #[tokio::test]
 async fn a_message_over_the_size_limit_is_closed_with_1009() {
-    let hub = WebSocketUpgrades::with_config(WebSocketConfig::default().max_message_size(16));
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(WebSocketConfig::default().max_message_size(16));
     let (_running, addr) = start_probe(Configuration::default(), &hub).await;
     let mut client = connect(addr, "/", &[]).await.expect("upgraded");
     let mut socket = within("pending", hub.next_connection())
@@ -648,8 +652,7 @@ async fn a_message_over_the_size_limit_is_closed_with_1009() {
 
 #[tokio::test]
 async fn a_fragmented_message_over_the_size_limit_is_closed_with_1009() {
-    let hub = WebSocketUpgrades::with_config(WebSocketConfig::default().max_message_size(16));
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(WebSocketConfig::default().max_message_size(16));
     let (_running, addr) = start_probe(Configuration::default(), &hub).await;
     let tcp = TcpStream::connect(addr).await.expect("connect");
     // Frames of 8 bytes: each fits, the message does not.
@@ -691,8 +694,7 @@ async fn a_fragmented_message_over_the_size_limit_is_closed_with_1009() {
 #[tokio::test]
 async fn an_origin_off_the_allow_list_gets_403_before_the_upgrade() {
     let config = WebSocketConfig::default().allowed_origins(["https://good.example"]);
-    let hub = WebSocketUpgrades::with_config(config);
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(config);
     echo_pending(&hub);
     let (_running, addr) = start_probe(Configuration::default(), &hub).await;
     let cases: [(&str, Option<&str>, u16); 4] = [
@@ -724,8 +726,7 @@ async fn a_silent_client_is_pinged_then_closed_with_1001() {
         .ping_interval(Duration::from_millis(100))
         .idle_timeout(Duration::from_millis(200))
         .close_timeout(Duration::from_millis(100));
-    let hub = WebSocketUpgrades::with_config(config);
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(config);
     echo_pending(&hub);
     let (running, addr) = start_probe(Configuration::default(), &hub).await;
     let mut raw = Raw::connect(addr).await;
@@ -755,8 +756,7 @@ async fn a_client_that_answers_pings_stays_connected() {
     let config = WebSocketConfig::default()
         .ping_interval(Duration::from_millis(50))
         .idle_timeout(Duration::from_millis(120));
-    let hub = WebSocketUpgrades::with_config(config);
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(config);
     echo_pending(&hub);
     let (_running, addr) = start_probe(Configuration::default(), &hub).await;
     let mut client = connect(addr, "/", &[]).await.expect("upgraded");
@@ -778,8 +778,7 @@ async fn a_queued_socket_nobody_takes_is_closed_with_1001_at_the_idle_timeout() 
     let config = WebSocketConfig::default()
         .idle_timeout(Duration::from_millis(200))
         .close_timeout(Duration::from_millis(100));
-    let hub = WebSocketUpgrades::with_config(config);
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(config);
     let (running, addr) = start_probe(Configuration::default(), &hub).await;
     let mut raw = Raw::connect(addr).await;
     assert_eq!(raw.roundtrip(upgrade_request("/", "")).await.status, 101);
@@ -804,8 +803,7 @@ async fn a_queued_socket_nobody_takes_is_closed_with_1001_at_the_idle_timeout() 
 #[tokio::test]
 async fn a_socket_taken_from_the_queue_is_left_to_the_application() {
     let config = WebSocketConfig::default().idle_timeout(Duration::from_millis(100));
-    let hub = WebSocketUpgrades::with_config(config);
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(config);
     let (running, addr) = start_probe(Configuration::default(), &hub).await;
     let mut client = connect(addr, "/", &[]).await.expect("upgraded");
     let connection = within("pending", hub.next_connection())
@@ -1033,8 +1031,7 @@ async fn a_client_that_stops_reading_holds_back_send_then_times_out() {
     let config = WebSocketConfig::default()
         .max_buffered_outgoing(16 * 1024)
         .write_timeout(Duration::from_millis(200));
-    let hub = WebSocketUpgrades::with_config(config);
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(config);
     let (running, addr) = start_probe(Configuration::default(), &hub).await;
     // Upgraded, then never read from.
     let mut raw = Raw::connect(addr).await;
