@@ -103,12 +103,7 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     fn execute(&self, future: F) {
-        let Some(future) = self.streams.try_push(future) else {
-            return;
-        };
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(future);
-        }
+        self.streams.push(future);
     }
 }
 
@@ -160,8 +155,8 @@ impl Streams {
         self.slot.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Put `future` in the set, or give it back when it cannot go there.
-    fn try_push<F>(&self, future: F) -> Option<F>
+    /// Put `future` in the set, or spawn it when it cannot go there.
+    fn push<F>(&self, future: F)
     where
         F: Future<Output = ()> + Send + 'static,
     {
@@ -170,26 +165,27 @@ impl Streams {
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             // Held by the poll of the streams: a stream handing over a
             // tunnel.
-            Err(TryLockError::WouldBlock) => return Some(future),
+            Err(TryLockError::WouldBlock) => return spawn(future),
         };
         match &mut *slot {
+            Slot::Open(set) => {
+                if let Some(set) = set.as_any().downcast_mut::<Set<F>>() {
+                    set.futures.push(Guarded::new(future));
+                    return;
+                }
+            }
             Slot::Empty => {
                 let set = Set {
                     futures: FuturesUnordered::new(),
                 };
                 set.futures.push(Guarded::new(future));
                 *slot = Slot::Open(Box::new(set));
-                None
+                return;
             }
-            Slot::Open(set) => match set.as_any().downcast_mut::<Set<F>>() {
-                Some(set) => {
-                    set.futures.push(Guarded::new(future));
-                    None
-                }
-                None => Some(future),
-            },
-            Slot::Detached => Some(future),
+            Slot::Detached => {}
         }
+        drop(slot);
+        spawn(future);
     }
 
     /// Poll the streams that are ready.
@@ -205,6 +201,16 @@ impl Streams {
         if let Slot::Open(set) = slot {
             set.detach();
         }
+    }
+}
+
+/// Run `future` in a task of its own, as hyper's own executor would.
+fn spawn<F>(future: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(future);
     }
 }
 
