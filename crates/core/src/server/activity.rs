@@ -55,12 +55,17 @@ pub(crate) struct Activity {
     /// slow: a body made before the bump fails from its next poll on; later
     /// bodies are not affected.
     cut_epoch: AtomicU32,
-    /// The bodies waiting for bytes, to wake when they are cut. Touched only
-    /// when a body has nothing to read (never on a request that arrives
-    /// whole).
+    /// The bodies waiting for bytes, to wake when they are cut. Locked only
+    /// when a body starts waiting or polls again without bytes (never on a
+    /// request that arrives whole, nor when a wait ends): the wakers of
+    /// past waits are dropped by the next body that waits alone, so a long
+    /// HTTP/2 connection keeps no more of them than it had bodies waiting
+    /// at once. A stale one woken by a cut only polls its task once more.
     body_wakers: Mutex<Vec<Waker>>,
-    /// Response body bytes the client has made room for (hyper came back
-    /// for the frame after them).
+    /// Bytes the socket took from the connection (what the client made
+    /// room for). Counted there alone: a frame hyper pulls is counted again
+    /// when its bytes reach the socket, and counting both would let a
+    /// reader at half the minimum response rate pass.
     response_bytes: AtomicU64,
     /// Responses whose last frame is still with hyper, waiting for the
     /// client to make room (socket or HTTP/2 window) before the next.
@@ -125,10 +130,20 @@ impl Activity {
     }
 
     /// A request body's reader starts waiting for bytes; it will be woken
-    /// by `waker` if the connection's bodies are cut meanwhile.
+    /// by `waker` if the connection's bodies are cut meanwhile. One lock.
     pub(crate) fn body_wait_started(&self, waker: &Waker) {
         self.bodies_waiting.fetch_add(1, Ordering::AcqRel);
-        self.register_body_waker(waker);
+        let mut wakers = self
+            .body_wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Checked under the lock: every other body counted as waiting has
+        // counted itself before it pushes its waker, so when this body is
+        // the only one counted, every waker there is belongs to a past wait.
+        if self.bodies_waiting.load(Ordering::Acquire) == 1 {
+            wakers.clear();
+        }
+        Self::push_waker(&mut wakers, waker);
     }
 
     /// A waiting body's reader is polling again without bytes.
@@ -137,27 +152,20 @@ impl Activity {
             .body_wakers
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        Self::push_waker(&mut wakers, waker);
+    }
+
+    fn push_waker(wakers: &mut Vec<Waker>, waker: &Waker) {
         if !wakers.iter().any(|known| known.will_wake(waker)) {
             wakers.push(waker.clone());
         }
     }
 
     /// A request body's reader got bytes, or the body ended or was dropped.
-    /// The last one to stop waiting forgets the wakers, so that a long
-    /// HTTP/2 connection does not keep one (and its task) per past stream.
+    /// No lock: its waker is forgotten when the next body waits alone.
     #[inline]
     pub(crate) fn body_wait_ended(&self) {
-        if self.bodies_waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let mut wakers = self
-                .body_wakers
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            // Checked again under the lock: a body that started waiting
-            // meanwhile has counted itself before it pushes its waker.
-            if self.bodies_waiting.load(Ordering::Acquire) == 0 {
-                wakers.clear();
-            }
-        }
+        self.bodies_waiting.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// An HTTP/1 request with a body starts (`true`), or a body was read to
@@ -210,11 +218,10 @@ impl Activity {
     }
 
     /// hyper asked for a response's next frame (or was done with it): the
-    /// `bytes` of the last one have been taken.
+    /// response no longer waits on the client. Its bytes are counted when
+    /// the socket takes them ([`Activity::write_polled`]), not here.
     #[inline]
-    pub(crate) fn response_pulled(&self, bytes: usize) {
-        self.response_bytes
-            .fetch_add(bytes as u64, Ordering::Relaxed);
+    pub(crate) fn response_pulled(&self) {
         self.responses_waiting.fetch_sub(1, Ordering::Relaxed);
     }
 
@@ -408,9 +415,13 @@ impl Watch {
         self.last_tick = now;
         let write_blocked = activity.write_blocked.load(Ordering::Relaxed);
         // Responses waiting for the client: frames hyper has not come back
-        // for, and a full socket (what HTTP/2 has handed to its own buffers).
-        let responses_waiting =
-            activity.responses_waiting.load(Ordering::Relaxed) + u32::from(write_blocked);
+        // for, or else a full socket (what HTTP/2 has handed to its own
+        // buffers). Not both: a response whose frame waits behind a full
+        // socket is one wait, and owes the rate once.
+        let responses_waiting = activity
+            .responses_waiting
+            .load(Ordering::Relaxed)
+            .max(u32::from(write_blocked));
         if Watch::stalled(
             now,
             write_blocked,
@@ -474,9 +485,9 @@ impl Watch {
 #[derive(Debug)]
 pub(crate) struct InFlight {
     activity: Arc<Activity>,
-    /// The data bytes of the last frame handed to hyper, until hyper comes
-    /// back for the next.
-    awaiting_client: Option<usize>,
+    /// A frame was handed to hyper, and hyper has not come back for the
+    /// next.
+    awaiting_client: bool,
 }
 
 impl InFlight {
@@ -484,7 +495,7 @@ impl InFlight {
         activity.request_started();
         InFlight {
             activity: Arc::clone(activity),
-            awaiting_client: None,
+            awaiting_client: false,
         }
     }
 
@@ -496,16 +507,16 @@ impl InFlight {
     /// hyper asks for the next response frame: the last one was taken.
     #[inline]
     pub(crate) fn pulled(&mut self) {
-        if let Some(bytes) = self.awaiting_client.take() {
-            self.activity.response_pulled(bytes);
+        if std::mem::take(&mut self.awaiting_client) {
+            self.activity.response_pulled();
         }
     }
 
-    /// A response frame of `bytes` data bytes went to hyper.
+    /// A response frame went to hyper.
     #[inline]
-    pub(crate) fn handed(&mut self, bytes: usize) {
-        if self.awaiting_client.is_none() {
-            self.awaiting_client = Some(bytes);
+    pub(crate) fn handed(&mut self) {
+        if !self.awaiting_client {
+            self.awaiting_client = true;
             self.activity.response_handed();
         }
     }
@@ -513,12 +524,10 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        // hyper is done with the response, but its last frame may still sit
-        // in hyper's buffers or the socket: not credited as taken (the bytes
-        // written to the socket are), only no longer waiting here.
-        if self.awaiting_client.take().is_some() {
-            self.activity.response_pulled(0);
-        }
+        // hyper is done with the response; its last frame may still sit in
+        // hyper's buffers or the socket, where the write stall and (through
+        // a full socket) the rate still watch it.
+        self.pulled();
         self.activity.request_finished();
     }
 }
@@ -537,6 +546,18 @@ mod tests {
             min_response_rate: None,
             ..Timeouts::default()
         }
+    }
+
+    /// A waker that counts its wakes.
+    fn counting_waker() -> (Waker, Arc<std::sync::atomic::AtomicUsize>) {
+        struct Count(Arc<std::sync::atomic::AtomicUsize>);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        (Waker::from(Arc::new(Count(Arc::clone(&count)))), count)
     }
 
     /// A body waiting for bytes, then one frame of `bytes`.
@@ -703,13 +724,25 @@ mod tests {
         let verdicts = body_ticks(&mut w, &a, 20, 1).await;
         assert!(verdicts.iter().all(|v| *v == Verdict::Wait), "{verdicts:?}");
 
-        // Wakers are forgotten once no body waits: none piles up.
+        // The wakers of past waits are forgotten by the next body that
+        // waits alone: none piles up, and a wait ends without the lock.
         let a = Activity::new(false);
-        for _ in 0..3 {
-            a.body_wait_started(std::task::Waker::noop());
+        let wakers: Vec<_> = (0..3).map(|_| counting_waker()).collect();
+        for (waker, _) in &wakers {
+            a.body_wait_started(waker);
             a.body_wait_ended();
+            assert_eq!(a.body_wakers.lock().unwrap().len(), 1);
         }
-        assert!(a.body_wakers.lock().unwrap().is_empty());
+        // Two at once are both kept, and both woken by a cut.
+        a.body_wait_started(&wakers[0].0);
+        a.body_wait_started(&wakers[1].0);
+        assert_eq!(a.body_wakers.lock().unwrap().len(), 2);
+        a.cut_bodies();
+        let woken: Vec<usize> = wakers
+            .iter()
+            .map(|(_, count)| count.load(Ordering::SeqCst))
+            .collect();
+        assert_eq!(woken, [1, 1, 0]);
 
         // Cutting applies to the bodies there are, not to later ones.
         let a = Activity::new(true);
@@ -729,7 +762,7 @@ mod tests {
         let a = Activity::new(false);
         let mut w = Watch::new(&rates(None, Some(RATE)));
         let mut in_flight = InFlight::start(&a);
-        in_flight.handed(65_536);
+        in_flight.handed();
         let mut verdicts = Vec::new();
         for _ in 0..7 {
             tokio::time::advance(Duration::from_secs(1)).await;
@@ -739,17 +772,41 @@ mod tests {
         assert_eq!(verdicts[..6], [Verdict::Wait; 6]);
         assert_eq!(verdicts[6], Verdict::ResponseTooSlow);
 
-        // A client taking 200 B/s keeps up.
+        // A client whose socket takes 100 B/s keeps up (hyper pulling the
+        // frames counts nothing: the bytes count once, at the socket).
         let a = Activity::new(true);
         let mut w = Watch::new(&rates(None, Some(RATE)));
         let mut in_flight = InFlight::start(&a);
-        in_flight.handed(200);
+        in_flight.handed();
         for _ in 0..20 {
             tokio::time::advance(Duration::from_secs(1)).await;
             in_flight.pulled();
-            in_flight.handed(200);
+            a.write_polled(Some(100));
+            in_flight.handed();
             assert_eq!(w.verdict(&a), Verdict::Wait);
         }
+        drop(in_flight);
+
+        // 99 B/s at the socket is too slow, however fast hyper pulls frames.
+        let a = Activity::new(true);
+        let mut w = Watch::new(&rates(None, Some(RATE)));
+        let mut in_flight = InFlight::start(&a);
+        in_flight.handed();
+        let mut verdicts = Vec::new();
+        for _ in 0..7 {
+            tokio::time::advance(Duration::from_secs(1)).await;
+            in_flight.pulled();
+            a.write_polled(Some(99));
+            in_flight.handed();
+            verdicts.push(w.verdict(&a));
+        }
+        assert_eq!(verdicts[..6], [Verdict::Wait; 6]);
+        assert_eq!(verdicts[6], Verdict::ResponseTooSlow, "{verdicts:?}");
+
+        let a = Activity::new(true);
+        let mut w = Watch::new(&rates(None, Some(RATE)));
+        let mut in_flight = InFlight::start(&a);
+        in_flight.handed();
         // Pulled and not handed again (the handler is slow to produce): no
         // debt accrues, however long.
         in_flight.pulled();
