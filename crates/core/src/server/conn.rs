@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
 use super::access::{self, ConnAccess};
@@ -17,6 +16,7 @@ use super::conn_service::ConnService;
 use super::make::MakeConnService;
 use super::rewind::{Protocol, Rewind, sniff};
 use super::shared::{Core, Phase, Shared, Snapshot};
+use super::stream::Stream;
 use crate::BoxError;
 use crate::{Configuration, ConnectionInfo};
 
@@ -84,15 +84,14 @@ pub(crate) async fn stopped(mut phase: watch::Receiver<Phase>) {
 /// Serve one connection to its end. `negotiated` is the protocol TLS's ALPN
 /// chose, which the connection then speaks whatever its first bytes look
 /// like; without one the first bytes decide.
-pub(crate) async fn serve_connection<M, I>(
+pub(crate) async fn serve_connection<M>(
     shared: Arc<Shared<M>>,
-    mut io: I,
+    mut io: Stream,
     info: ConnectionInfo,
     negotiated: Option<Protocol>,
 ) -> Ending
 where
     M: MakeConnService,
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let snapshot = shared.core.snapshot();
     let config = &snapshot.config;
