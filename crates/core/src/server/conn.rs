@@ -257,8 +257,8 @@ async fn drive<C: Graceful>(
     protocol: Protocol,
 ) -> Ending {
     let mut snapshot = Arc::clone(snapshot);
-    let mut watch = Watch::new(&snapshot.config.timeouts);
-    let mut tick = watch.tick();
+    let mut watch = Watch::new();
+    let mut tick = Watch::tick(&snapshot.config.timeouts);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut graceful = false;
@@ -298,9 +298,8 @@ async fn drive<C: Graceful>(
             _ = ticker.tick() => {
                 if !shared.is_current(&snapshot) {
                     snapshot = shared.snapshot();
-                    watch.set_timeouts(&snapshot.config.timeouts);
-                    if watch.tick() != tick {
-                        tick = watch.tick();
+                    if Watch::tick(&snapshot.config.timeouts) != tick {
+                        tick = Watch::tick(&snapshot.config.timeouts);
                         ticker = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
                         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                     }
@@ -308,7 +307,7 @@ async fn drive<C: Graceful>(
                 if cutting {
                     return Ending::Closed;
                 }
-                match watch.verdict(activity) {
+                match watch.verdict(activity, &snapshot.config.timeouts) {
                     Verdict::Wait => {}
                     Verdict::Idle if !graceful => {
                         conn_debug!(protocol, "keep-alive timeout: closing idle connection");
