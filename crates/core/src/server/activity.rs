@@ -543,7 +543,7 @@ mod tests {
 
     impl W {
         fn new(timeouts: &Timeouts) -> W {
-            W(Watch::new(), timeouts.clone())
+            W(Watch::new(), *timeouts)
         }
 
         fn verdict(&mut self, activity: &Activity) -> Verdict {

@@ -84,6 +84,10 @@ pub(crate) async fn stopped(mut phase: watch::Receiver<Phase>) {
 /// Serve one connection to its end. `negotiated` is the protocol TLS's ALPN
 /// chose, which the connection then speaks whatever its first bytes look
 /// like; without one the first bytes decide.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store its arguments twice in every connection's task"
+)]
 pub(crate) fn serve_connection<M>(
     shared: Arc<Shared<M>>,
     mut io: Stream,
@@ -253,6 +257,10 @@ fn http2_builder(
 /// The keep-alive and request-head timeouts follow `set_configuration` on
 /// open connections too (Qt restarts its heartbeat the same way): the
 /// watchdog looks for a new configuration at each tick.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store its arguments twice in every connection's task"
+)]
 fn drive<'a, C: Graceful>(
     mut conn: Pin<&'a mut C>,
     activity: &'a Activity,
