@@ -207,11 +207,9 @@ async fn a_client_that_reads_nothing_of_a_streamed_body_is_cut_by_the_minimum_ra
     .await;
 }
 
-/// The same for a body written whole (`Responder::write`, one frame): hyper
-/// takes the frame at once and drops the body, which credits all 32 MiB as
-/// taken, so the rate never sees a response waiting; the connection is held
-/// until the write-stall timeout instead (and a reader taking a few bytes
-/// now and then to dodge that one holds it as long as it likes).
+/// The same for a body written whole (`Responder::write`, one frame): the
+/// full socket is the response waiting, and only the bytes the socket takes
+/// count, so the rate cuts it too.
 #[tokio::test]
 async fn a_client_that_reads_nothing_of_a_whole_body_is_cut_by_the_minimum_rate() {
     bounded(reads_nothing(
