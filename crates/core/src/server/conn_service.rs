@@ -162,7 +162,10 @@ pin_project! {
     enum State<S, R> where S: Service<R> {
         /// Refused before the service: this status, with `connection: close`.
         Rejected { status: StatusCode, version: http::Version },
-        NotReady { service: S, request: Option<R> },
+        // Boxed: services are nearly always ready at once, and inline the
+        // service and the request would make every request's future (and
+        // each move of it) as large as they are.
+        NotReady { waiting: Box<(S, Option<R>)> },
         Called { #[pin] future: S::Future },
     }
 }
@@ -230,8 +233,7 @@ impl<S: Service<R>, R> ConnFuture<S, R> {
                 future: service.call(request),
             },
             _ => State::NotReady {
-                service,
-                request: Some(request),
+                waiting: Box::new((service, Some(request))),
             },
         };
         ConnFuture {
@@ -262,8 +264,9 @@ where
                     response.body_mut().set_access(this.access.take());
                     return Poll::Ready(Ok(response));
                 }
-                StateProj::NotReady { service, request } => match ready!(service.poll_ready(cx)) {
+                StateProj::NotReady { waiting } => match ready!(waiting.0.poll_ready(cx)) {
                     Ok(()) => {
+                        let (service, request) = &mut **waiting;
                         let Some(request) = request.take() else {
                             return Poll::Ready(Ok(own_response(
                                 StatusCode::INTERNAL_SERVER_ERROR,
