@@ -78,7 +78,10 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
     type Error = Infallible;
     type Future = ConnFuture<LimitsService<M::Service>, http::Request<IncomingBody>>;
 
-    fn call(&self, request: http::Request<Incoming>) -> Self::Future {
+    // `mut` for the upgrade check only: rebinding the request instead would
+    // copy it.
+    #[cfg_attr(not(feature = "ws"), allow(unused_mut))]
+    fn call(&self, mut request: http::Request<Incoming>) -> Self::Future {
         let access = self.activity.access().entry(&request);
         let head = match strict::check(request.version(), request.headers()) {
             Ok(head) => head,
@@ -119,8 +122,6 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
                     .set_body_unread(!http_body::Body::is_end_stream(request.body()));
                 snapshot.keep_alive_header.clone()
             });
-        #[cfg(feature = "ws")]
-        let mut request = request;
         // A possible upgrade (the hub decides): how to tie a socket to this
         // connection. Two field lookups for other requests.
         #[cfg(feature = "ws")]
