@@ -486,3 +486,64 @@ async fn per_listener_on_a_running_server() {
     let response = crate::support::RawResponse::parse(&answer);
     assert_eq!(response.status_line, "HTTP/1.1 400 Bad Request");
 }
+
+/// The connection caps count a proxied TLS client by the address its header
+/// names, and refuse one over them before its handshake (as without a
+/// header): the handshake fails, another client's succeeds.
+#[tokio::test]
+async fn caps_refuse_a_proxied_tls_client_before_its_handshake() {
+    let cert = test_cert();
+    let proxy = ProxyProtocol::from(vec!["127.0.0.1/32".parse().expect("net")]);
+    let (_server, addr) = serve(
+        Configuration::default().with_max_connections_per_host(1),
+        Listen::tls("127.0.0.1:0", server_tls(&cert)).proxy_protocol(proxy),
+    )
+    .await;
+    let open = |ip: &'static str| {
+        let cert = &cert;
+        async move {
+            let mut tcp = within("connect", TcpStream::connect(addr))
+                .await
+                .expect("connect");
+            let header = format!("PROXY TCP4 {ip} 198.51.100.1 40000 443\r\n");
+            tcp.write_all(header.as_bytes()).await.expect("header");
+            try_tls_handshake(tcp, client_tls(cert, &[b"http/1.1"]), "localhost").await
+        }
+    };
+    let first = open("192.0.2.3")
+        .await
+        .expect("the first connection's handshake");
+    let mut first = Raw::new(first);
+    first.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    assert_eq!(first.response().await.status, 200);
+    assert!(
+        open("192.0.2.3").await.is_err(),
+        "a second connection from the same proxied client is refused before its handshake"
+    );
+    let other = open("192.0.2.4").await.expect("another client's handshake");
+    let mut other = Raw::new(other);
+    other.send(GET).await;
+    assert_eq!(
+        body_of(&other.eof().await),
+        "remote=192.0.2.4:40000 V1 local=false via=127.0.0.1 tls_sni=localhost"
+    );
+}
+
+/// A shutdown does not wait for a PROXY header still being awaited: the
+/// connection is closed unanswered at once and nothing counts as cut.
+#[tokio::test]
+async fn shutdown_closes_a_connection_still_awaiting_its_header() {
+    let (server, addr) = trusting_loopback(|p| p.header_timeout(Duration::from_secs(60))).await;
+    let mut silent = Raw::connect(addr).await;
+    within("the connection to be live", async {
+        while server.stats().live_connections != 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let report = within("shutdown", server.shutdown(Duration::from_secs(30))).await;
+    assert!(report.drained);
+    assert_eq!(report.cut, 0);
+    let closed = silent.closed_within(Duration::from_secs(3)).await;
+    assert_eq!(closed.as_deref(), Some(&b""[..]));
+}

@@ -25,8 +25,8 @@ use tokio::net::TcpStream;
 use tokio_websockets::{ClientBuilder, WebSocketStream};
 
 use crate::support::{
-    Raw, Running, client_tls, on_loopback, serve_abstract, start_tls, start_with, test_cert,
-    tls_connect, wait_live, within,
+    Raw, Running, client_tls, extended_connect, on_loopback, serve_abstract, start_tls, start_with,
+    test_cert, tls_connect, wait_live, within,
 };
 
 /// A hand-written server with a hub: `/page` answers 200 `page`, anything
@@ -60,6 +60,14 @@ async fn start_probe(
     (running, addr)
 }
 
+/// A hub with `config` whose one verifier accepts every upgrade (into the
+/// pending queue).
+fn accepting(config: WebSocketConfig) -> WebSocketUpgrades {
+    let hub = WebSocketUpgrades::with_config(config);
+    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    hub
+}
+
 /// Echo text and binary on every accepted socket the hub queues.
 fn echo_pending(hub: &WebSocketUpgrades) {
     let hub = hub.clone();
@@ -83,8 +91,7 @@ async fn echo(connection: WebSocketConnection) {
 }
 
 fn accept_all() -> WebSocketUpgrades {
-    let hub = WebSocketUpgrades::new();
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(WebSocketConfig::default());
     hub
 }
 
@@ -423,8 +430,7 @@ async fn accepted_sockets_wait_in_the_pending_queue_in_order() {
 
 #[tokio::test]
 async fn a_full_pending_queue_answers_503() {
-    let hub = WebSocketUpgrades::with_config(WebSocketConfig::default().max_pending_connections(1));
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(WebSocketConfig::default().max_pending_connections(1));
     let (_running, addr) = start_probe(Configuration::default(), &hub).await;
     let _first = connect(addr, "/", &[]).await.expect("upgraded");
     within("queued", hub.new_websocket_connection()).await;
@@ -432,6 +438,37 @@ async fn a_full_pending_queue_answers_503() {
     let response = raw.roundtrip(upgrade_request("/", "")).await;
     assert_eq!(response.status_line, "HTTP/1.1 503 Service Unavailable");
     assert_eq!(response.header("retry-after"), Some("1"));
+}
+
+#[tokio::test]
+async fn a_burst_of_upgrades_fills_the_pending_queue_exactly_to_its_limit() {
+    // Every upgrade is decided before any socket reaches the queue (their
+    // requests arrive together): places are taken at the decision, so
+    // exactly the limit is answered 101 and the rest 503.
+    let hub = accepting(WebSocketConfig::default().max_pending_connections(2));
+    let (_running, addr) = start_probe(Configuration::default(), &hub).await;
+    let mut clients = Vec::new();
+    for _ in 0..6 {
+        clients.push(Raw::connect(addr).await);
+    }
+    for client in &mut clients {
+        client.send(upgrade_request("/", "")).await;
+    }
+    let mut statuses = Vec::new();
+    for client in &mut clients {
+        statuses.push(client.head_response().await.status);
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [101, 101, 503, 503, 503, 503]);
+    // Taking one socket frees exactly one place.
+    within("queued", hub.new_websocket_connection()).await;
+    let _taken = hub.next_pending_websocket_connection().expect("queued");
+    let mut raw = Raw::connect(addr).await;
+    raw.send(upgrade_request("/", "")).await;
+    assert_eq!(raw.head_response().await.status, 101);
+    let mut raw = Raw::connect(addr).await;
+    raw.send(upgrade_request("/", "")).await;
+    assert_eq!(raw.head_response().await.status, 503);
 }
 
 #[tokio::test]
@@ -582,8 +619,7 @@ async fn an_upgraded_connection_counts_against_the_cap_until_its_socket_is_dropp
 
 #[tokio::test]
 async fn a_message_over_the_size_limit_is_closed_with_1009() {
-    let hub = WebSocketUpgrades::with_config(WebSocketConfig::default().max_message_size(16));
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(WebSocketConfig::default().max_message_size(16));
     let (_running, addr) = start_probe(Configuration::default(), &hub).await;
     let mut client = connect(addr, "/", &[]).await.expect("upgraded");
     let mut socket = within("pending", hub.next_connection())
@@ -616,8 +652,7 @@ async fn a_message_over_the_size_limit_is_closed_with_1009() {
 
 #[tokio::test]
 async fn a_fragmented_message_over_the_size_limit_is_closed_with_1009() {
-    let hub = WebSocketUpgrades::with_config(WebSocketConfig::default().max_message_size(16));
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(WebSocketConfig::default().max_message_size(16));
     let (_running, addr) = start_probe(Configuration::default(), &hub).await;
     let tcp = TcpStream::connect(addr).await.expect("connect");
     // Frames of 8 bytes: each fits, the message does not.
@@ -659,8 +694,7 @@ async fn a_fragmented_message_over_the_size_limit_is_closed_with_1009() {
 #[tokio::test]
 async fn an_origin_off_the_allow_list_gets_403_before_the_upgrade() {
     let config = WebSocketConfig::default().allowed_origins(["https://good.example"]);
-    let hub = WebSocketUpgrades::with_config(config);
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(config);
     echo_pending(&hub);
     let (_running, addr) = start_probe(Configuration::default(), &hub).await;
     let cases: [(&str, Option<&str>, u16); 4] = [
@@ -692,8 +726,7 @@ async fn a_silent_client_is_pinged_then_closed_with_1001() {
         .ping_interval(Duration::from_millis(100))
         .idle_timeout(Duration::from_millis(200))
         .close_timeout(Duration::from_millis(100));
-    let hub = WebSocketUpgrades::with_config(config);
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(config);
     echo_pending(&hub);
     let (running, addr) = start_probe(Configuration::default(), &hub).await;
     let mut raw = Raw::connect(addr).await;
@@ -723,8 +756,7 @@ async fn a_client_that_answers_pings_stays_connected() {
     let config = WebSocketConfig::default()
         .ping_interval(Duration::from_millis(50))
         .idle_timeout(Duration::from_millis(120));
-    let hub = WebSocketUpgrades::with_config(config);
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(config);
     echo_pending(&hub);
     let (_running, addr) = start_probe(Configuration::default(), &hub).await;
     let mut client = connect(addr, "/", &[]).await.expect("upgraded");
@@ -746,8 +778,7 @@ async fn a_queued_socket_nobody_takes_is_closed_with_1001_at_the_idle_timeout() 
     let config = WebSocketConfig::default()
         .idle_timeout(Duration::from_millis(200))
         .close_timeout(Duration::from_millis(100));
-    let hub = WebSocketUpgrades::with_config(config);
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(config);
     let (running, addr) = start_probe(Configuration::default(), &hub).await;
     let mut raw = Raw::connect(addr).await;
     assert_eq!(raw.roundtrip(upgrade_request("/", "")).await.status, 101);
@@ -772,8 +803,7 @@ async fn a_queued_socket_nobody_takes_is_closed_with_1001_at_the_idle_timeout() 
 #[tokio::test]
 async fn a_socket_taken_from_the_queue_is_left_to_the_application() {
     let config = WebSocketConfig::default().idle_timeout(Duration::from_millis(100));
-    let hub = WebSocketUpgrades::with_config(config);
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(config);
     let (running, addr) = start_probe(Configuration::default(), &hub).await;
     let mut client = connect(addr, "/", &[]).await.expect("upgraded");
     let connection = within("pending", hub.next_connection())
@@ -811,21 +841,6 @@ async fn upgrades_work_over_tls_with_the_tls_facts() {
     round_trip(&mut client, "over TLS").await;
 }
 
-/// An extended CONNECT for `path` on an HTTP/2 connection.
-fn extended_connect(authority: &str, path: &str) -> http::Request<Empty<Bytes>> {
-    let mut request = http::Request::builder()
-        .method(http::Method::CONNECT)
-        .uri(format!("http://{authority}{path}"))
-        .version(http::Version::HTTP_2)
-        .header("sec-websocket-version", "13")
-        .body(Empty::new())
-        .expect("request");
-    request
-        .extensions_mut()
-        .insert(hyper::ext::Protocol::from_static("websocket"));
-    request
-}
-
 #[tokio::test]
 async fn http2_extended_connect_opens_a_websocket() {
     let hub = accept_all();
@@ -844,7 +859,7 @@ async fn http2_extended_connect_opens_a_websocket() {
     for path in ["/h2-one", "/h2-two"] {
         let response = within(
             "CONNECT",
-            send.send_request(extended_connect(&addr.to_string(), path)),
+            send.send_request(extended_connect(&format!("http://{addr}{path}"))),
         )
         .await
         .expect("a response");
@@ -881,7 +896,7 @@ async fn http2_offers_extended_connect_only_to_servers_that_take_websockets() {
     );
     let refused = within(
         "CONNECT",
-        send.send_request(extended_connect(&addr.to_string(), "/x")),
+        send.send_request(extended_connect(&format!("http://{addr}/x"))),
     )
     .await;
     let error = refused.expect_err("extended CONNECT was offered");
@@ -956,7 +971,7 @@ async fn shutdown_closes_http2_websockets_with_1001_too() {
     let conn = tokio::spawn(conn);
     let response = within(
         "CONNECT",
-        send.send_request(extended_connect(&addr.to_string(), "/h2")),
+        send.send_request(extended_connect(&format!("http://{addr}/h2"))),
     )
     .await
     .expect("a response");
@@ -999,7 +1014,7 @@ async fn serve_offers_extended_connect_when_the_builder_says_so() {
     tokio::spawn(conn);
     let response = within(
         "CONNECT",
-        send.send_request(extended_connect(&addr.to_string(), "/served")),
+        send.send_request(extended_connect(&format!("http://{addr}/served"))),
     )
     .await
     .expect("a response");
@@ -1016,8 +1031,7 @@ async fn a_client_that_stops_reading_holds_back_send_then_times_out() {
     let config = WebSocketConfig::default()
         .max_buffered_outgoing(16 * 1024)
         .write_timeout(Duration::from_millis(200));
-    let hub = WebSocketUpgrades::with_config(config);
-    hub.add_websocket_upgrade_verifier(|_| UpgradeResponse::accept());
+    let hub = accepting(config);
     let (running, addr) = start_probe(Configuration::default(), &hub).await;
     // Upgraded, then never read from.
     let mut raw = Raw::connect(addr).await;

@@ -9,10 +9,8 @@ mod example;
 
 use std::net::SocketAddr;
 
-use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http::StatusCode;
-use http_body_util::Empty;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use postern_core::ListenAddr;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -165,16 +163,7 @@ async fn the_tls_listener_echoes_over_http1_and_http2() {
     tokio::spawn(conn);
     for path in ["/", "/echo"] {
         let _case = crate::support::case(path);
-        let mut request = http::Request::builder()
-            .method(http::Method::CONNECT)
-            .uri(format!("https://localhost:{port}{path}"))
-            .version(http::Version::HTTP_2)
-            .header("sec-websocket-version", "13")
-            .body(Empty::<Bytes>::new())
-            .expect("request");
-        request
-            .extensions_mut()
-            .insert(hyper::ext::Protocol::from_static("websocket"));
+        let request = crate::support::extended_connect(&format!("https://localhost:{port}{path}"));
         let response = within("CONNECT", send.send_request(request))
             .await
             .expect("a response");

@@ -192,3 +192,19 @@ pub(crate) async fn try_tls_handshake(
     let name = ServerName::try_from(server_name.to_owned()).expect("server name");
     within("TLS handshake", connector.connect(name, tcp)).await
 }
+
+/// An HTTP/2 extended CONNECT (RFC 8441) opening a WebSocket at `uri`
+/// (`http://host:port/path` or `https://…`).
+pub(crate) fn extended_connect(uri: &str) -> http::Request<http_body_util::Empty<Bytes>> {
+    let mut request = http::Request::builder()
+        .method(http::Method::CONNECT)
+        .uri(uri)
+        .version(http::Version::HTTP_2)
+        .header("sec-websocket-version", "13")
+        .body(http_body_util::Empty::new())
+        .expect("request");
+    request
+        .extensions_mut()
+        .insert(hyper::ext::Protocol::from_static("websocket"));
+    request
+}

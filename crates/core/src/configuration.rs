@@ -31,8 +31,9 @@ pub struct Configuration {
     /// client is held back) for [`buffered_body_wait`](Self::buffered_body_wait),
     /// then gets **503** with `retry-after: 1`. A body may take at most half
     /// of what is free when it comes, so large uploads never take the last
-    /// of it from small bodies; a body alone is always let in. Default
-    /// 256 MiB; `None` lifts the cap. See
+    /// of it from small bodies; a body alone is always let in, so
+    /// `Some(0)` means one buffered body at a time. Default 256 MiB; `None`
+    /// lifts the cap. See
     /// [`RunningServer::stats`](crate::RunningServer::stats) for what is held.
     pub max_buffered_body_bytes: Option<u64>,
     /// How long a body waits for room in that budget. Default 1 s.

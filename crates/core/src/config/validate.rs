@@ -48,18 +48,21 @@ impl Configuration {
         check_ip_filter(&self.limits.ip_filter)?;
         check_http2(&self.http2)?;
         check_timeouts(&self.timeouts)?;
-        if self.buffered_body_wait > Timeouts::MAX {
-            return invalid(format!(
-                "buffered_body_wait is {:?}: at most 7 days",
-                self.buffered_body_wait
-            ));
-        }
-        Ok(())
+        at_most_max("buffered_body_wait", self.buffered_body_wait)
     }
 }
 
 fn invalid(message: String) -> Result<(), Error> {
     Err(Error::config(message, None))
+}
+
+/// Refuse a duration over [`Timeouts::MAX`]: tokio panics on deadlines it
+/// cannot represent.
+fn at_most_max(name: &str, value: std::time::Duration) -> Result<(), Error> {
+    if value > Timeouts::MAX {
+        return invalid(format!("{name} is {value:?}: at most 7 days"));
+    }
+    Ok(())
 }
 
 fn check_sizes(sizes: &SizeLimits) -> Result<(), Error> {
@@ -190,9 +193,7 @@ fn check_timeouts(t: &Timeouts) -> Result<(), Error> {
                 "timeouts.{name} is zero: give it a positive duration"
             ));
         }
-        if value > Timeouts::MAX {
-            return invalid(format!("timeouts.{name} is {value:?}: at most 7 days"));
-        }
+        at_most_max(&format!("timeouts.{name}"), value)?;
     }
     for (name, rate) in [
         ("min_request_body_rate", t.min_request_body_rate),
@@ -204,12 +205,7 @@ fn check_timeouts(t: &Timeouts) -> Result<(), Error> {
                 "timeouts.{name}.bytes_per_second is zero: give a positive rate, or None to turn the check off"
             ));
         }
-        if rate.grace > Timeouts::MAX {
-            return invalid(format!(
-                "timeouts.{name}.grace is {:?}: at most 7 days",
-                rate.grace
-            ));
-        }
+        at_most_max(&format!("timeouts.{name}.grace"), rate.grace)?;
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures_core::Stream;
 use http::StatusCode;
 use hyper::upgrade::OnUpgrade;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 use super::handshake::{self, Kind};
 use super::{CloseCode, UpgradeResponse, UpgradeResponseType, WebSocket, WebSocketConfig};
@@ -45,34 +45,82 @@ struct Inner {
     config: RwLock<Arc<WebSocketConfig>>,
     pending: Mutex<Queue>,
     arrived: Notify,
-    /// Signalled when the application takes a socket from the queue, so
-    /// that the watcher of a taken socket stops at once.
-    taken: Notify,
 }
 
-/// The accepted sockets waiting to be taken, each with the id its watcher
-/// finds it by.
+/// The accepted sockets waiting to be taken, and the places promised to
+/// upgrades accepted but not yet handed over by hyper.
 #[derive(Default)]
 struct Queue {
     next_id: u64,
-    entries: VecDeque<(u64, WebSocketConnection)>,
+    entries: VecDeque<Queued>,
+    /// Upgrades answered 101 whose sockets have not joined `entries` yet:
+    /// counted against the limit, so a burst cannot overshoot it.
+    reserved: usize,
+}
+
+/// A socket waiting in the queue.
+struct Queued {
+    /// What its watcher finds it by.
+    id: u64,
+    connection: WebSocketConnection,
+    /// Dropped when the socket leaves the queue, which tells its watcher
+    /// (and only it) to stop.
+    _taken: oneshot::Sender<()>,
 }
 
 impl Queue {
-    fn push(&mut self, connection: WebSocketConnection) -> u64 {
-        let id = self.next_id;
-        self.next_id = self.next_id.wrapping_add(1);
-        self.entries.push_back((id, connection));
-        id
+    fn len(&self) -> usize {
+        self.entries.len() + self.reserved
     }
 
-    fn contains(&self, id: u64) -> bool {
-        self.entries.iter().any(|(queued, _)| *queued == id)
+    /// Move a reserved place into the queue; the receiver resolves when the
+    /// socket leaves it.
+    fn push(&mut self, connection: WebSocketConnection) -> (u64, oneshot::Receiver<()>) {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        let (taken, on_taken) = oneshot::channel();
+        self.reserved = self.reserved.saturating_sub(1);
+        self.entries.push_back(Queued {
+            id,
+            connection,
+            _taken: taken,
+        });
+        (id, on_taken)
     }
 
     fn remove(&mut self, id: u64) -> Option<WebSocketConnection> {
-        let at = self.entries.iter().position(|(queued, _)| *queued == id)?;
-        self.entries.remove(at).map(|(_, connection)| connection)
+        let at = self.entries.iter().position(|queued| queued.id == id)?;
+        self.entries.remove(at).map(|queued| queued.connection)
+    }
+}
+
+/// An accepted upgrade's hub, holding a place in its queue when the socket
+/// is to be queued; the place is given back if the socket never arrives
+/// (hyper's hand-over failed or timed out).
+struct Reservation {
+    hub: WebSocketUpgrades,
+    held: bool,
+}
+
+impl Reservation {
+    /// Queue the socket in the place held for it.
+    fn fill(mut self, connection: WebSocketConnection) -> (u64, oneshot::Receiver<()>) {
+        self.held = false;
+        let queued = self.hub.pending().push(connection);
+        self.hub.inner.arrived.notify_waiters();
+        // One stored permit too, for a waiter between its check and its
+        // await.
+        self.hub.inner.arrived.notify_one();
+        queued
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if self.held {
+            let mut queue = self.hub.pending();
+            queue.reserved = queue.reserved.saturating_sub(1);
+        }
     }
 }
 
@@ -187,7 +235,6 @@ impl WebSocketUpgrades {
                 config: RwLock::new(Arc::new(config)),
                 pending: Mutex::new(Queue::default()),
                 arrived: Notify::new(),
-                taken: Notify::new(),
             }),
         }
     }
@@ -299,11 +346,9 @@ impl WebSocketUpgrades {
     /// caps, and a shutdown does not wait for it. A socket the application
     /// has taken is its own: the hub no longer touches it.
     pub fn next_pending_websocket_connection(&self) -> Option<WebSocketConnection> {
+        // Dropping the entry tells its watcher the socket was taken.
         let taken = self.pending().entries.pop_front();
-        if taken.is_some() {
-            self.inner.taken.notify_waiters();
-        }
-        taken.map(|(_, connection)| connection)
+        taken.map(|queued| queued.connection)
     }
 
     /// Watch the queued socket `id` until the application takes it: at the
@@ -311,20 +356,19 @@ impl WebSocketUpgrades {
     /// and close it with 1001. Without this a socket nobody takes would hold
     /// its connection's place in the caps forever and be cut at the shutdown
     /// deadline instead of closed.
-    async fn watch_queued(&self, id: u64, mut shutdown: Option<Shutdown>, idle_timeout: Duration) {
-        let idle = tokio::time::sleep(idle_timeout);
-        tokio::pin!(idle);
-        let reason = loop {
-            // Made before the check, so that a take between the two is seen.
-            let taken = self.inner.taken.notified();
-            if !self.pending().contains(id) {
-                return;
-            }
-            tokio::select! {
-                () = taken => {}
-                () = &mut idle => break "idle timeout",
-                () = stopping(&mut shutdown) => break "server shutting down",
-            }
+    async fn watch_queued(
+        &self,
+        id: u64,
+        taken: oneshot::Receiver<()>,
+        mut shutdown: Option<Shutdown>,
+        idle_timeout: Duration,
+    ) {
+        let reason = tokio::select! {
+            // The sender is never used: it resolves (with an error) when the
+            // entry leaves the queue.
+            _ = taken => return,
+            () = tokio::time::sleep(idle_timeout) => "idle timeout",
+            () = stopping(&mut shutdown) => "server shutting down",
         };
         // Still queued only if the application did not take it meanwhile.
         let Some(connection) = self.pending().remove(id) else {
@@ -434,10 +478,6 @@ impl WebSocketUpgrades {
             Entry::Route { handler, .. } => Some(Arc::clone(handler)),
             Entry::Verifier(_) => None,
         };
-        if handler.is_none() && self.pending().entries.len() >= config.max_pending_connections {
-            tracing::debug!(target: "postern::websocket", "too many accepted sockets wait to be taken: 503");
-            return Decision::Respond(handshake::busy(version));
-        }
         let Some(on_upgrade) = on_upgrade else {
             tracing::error!(target: "postern::websocket", "upgrade accepted on a connection that cannot be upgraded: 500");
             return Decision::Respond(postern_limits::empty_response(
@@ -447,7 +487,22 @@ impl WebSocketUpgrades {
                 ResponseBody::empty(),
             ));
         };
-        let hub = self.clone();
+        // A queued socket's place is taken now, not when hyper hands the
+        // connection over: a burst of upgrades cannot overshoot the limit.
+        let held = handler.is_none();
+        if held {
+            let mut queue = self.pending();
+            if queue.len() >= config.max_pending_connections {
+                drop(queue);
+                tracing::debug!(target: "postern::websocket", "too many accepted sockets wait to be taken: 503");
+                return Decision::Respond(handshake::busy(version));
+            }
+            queue.reserved += 1;
+        }
+        let reservation = Reservation {
+            hub: self.clone(),
+            held,
+        };
         let request = request.clone();
         let context = source.map(UpgradeSource::hold);
         tokio::spawn(async move {
@@ -473,12 +528,10 @@ impl WebSocketUpgrades {
             match handler {
                 Some(handler) => handler(connection).await,
                 None => {
-                    let id = hub.pending().push(connection);
-                    hub.inner.arrived.notify_waiters();
-                    // One stored permit too, for a waiter between its check
-                    // and its await.
-                    hub.inner.arrived.notify_one();
-                    hub.watch_queued(id, shutdown, config.idle_timeout).await;
+                    let hub = reservation.hub.clone();
+                    let (id, taken) = reservation.fill(connection);
+                    hub.watch_queued(id, taken, shutdown, config.idle_timeout)
+                        .await;
                 }
             }
         });

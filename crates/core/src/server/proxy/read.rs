@@ -71,9 +71,11 @@ async fn read<I: AsyncRead + Unpin>(
         len += n;
         match parse(&buf[..len], proxy_addr) {
             Parsed::Header(header, used) => {
-                buf.truncate(len);
-                buf.drain(..used);
-                return Ok((*header, ProxyStream::new(io, buf)));
+                // Only the bytes past the header are kept (none allocated
+                // when none came): the read buffer goes now rather than
+                // living as long as the connection's first read.
+                let rest = buf[used..len].to_vec();
+                return Ok((*header, ProxyStream::new(io, rest)));
             }
             Parsed::Invalid(error) => return Err(error),
             Parsed::Incomplete if len == buf.len() => return Err(ProxyHeaderError::TooLong),

@@ -75,15 +75,9 @@ impl TlsConfig {
     /// Certificates chosen per handshake by `resolver`: a
     /// [`ReloadingCert`], [`SniCerts`], or any rustls resolver.
     pub fn from_resolver(resolver: Arc<dyn ResolvesServerCert>) -> Result<TlsConfig, Error> {
-        let mut config = ServerConfig::builder_with_provider(ring_provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| Error::tls("TLS protocol versions unsupported", Some(Box::new(e))))?
-            .with_no_client_auth()
-            .with_cert_resolver(resolver);
-        config.alpn_protocols = default_alpn();
-        Ok(TlsConfig {
-            config: Arc::new(config),
-        })
+        Ok(TlsConfig::with_alpn(
+            builder()?.with_cert_resolver(resolver),
+        ))
     }
 
     /// A certificate chain and key already in DER.
@@ -91,10 +85,7 @@ impl TlsConfig {
         cert_chain: Vec<CertificateDer<'static>>,
         private_key: PrivateKeyDer<'static>,
     ) -> Result<TlsConfig, Error> {
-        let mut config = ServerConfig::builder_with_provider(ring_provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| Error::tls("TLS protocol versions unsupported", Some(Box::new(e))))?
-            .with_no_client_auth()
+        let config = builder()?
             .with_single_cert(cert_chain, private_key)
             .map_err(|e| {
                 Error::tls(
@@ -102,10 +93,16 @@ impl TlsConfig {
                     Some(Box::new(e)),
                 )
             })?;
+        Ok(TlsConfig::with_alpn(config))
+    }
+
+    /// Postern's ALPN list (`h2` when the feature is on, then `http/1.1`)
+    /// on a config built here.
+    fn with_alpn(mut config: ServerConfig) -> TlsConfig {
         config.alpn_protocols = default_alpn();
-        Ok(TlsConfig {
+        TlsConfig {
             config: Arc::new(config),
-        })
+        }
     }
 
     /// The rustls config in use.
@@ -144,6 +141,16 @@ impl TlsSlot {
             Err(poisoned) => *poisoned.into_inner() = acceptor,
         }
     }
+}
+
+/// The rustls builder every config made here starts from: ring, the safe
+/// protocol versions, no client certificates.
+fn builder() -> Result<rustls::ConfigBuilder<ServerConfig, rustls::server::WantsServerCert>, Error>
+{
+    Ok(ServerConfig::builder_with_provider(ring_provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::tls("TLS protocol versions unsupported", Some(Box::new(e))))?
+        .with_no_client_auth())
 }
 
 fn pair_error(error: CertError) -> Error {

@@ -63,7 +63,12 @@ impl ReloadingCert {
     /// Read the files again and serve the pair in them from the next
     /// handshake on; on an error the pair in use stays.
     pub fn reload(&self) -> Result<(), CertError> {
-        let stamp = stamp(&self.cert_path, &self.key_path);
+        self.reload_stamped(stamp(&self.cert_path, &self.key_path))
+    }
+
+    /// [`reload`](Self::reload) with the files' modification times already
+    /// read before loading them.
+    fn reload_stamped(&self, stamp: Option<(SystemTime, SystemTime)>) -> Result<(), CertError> {
         let pair = load_files(&self.cert_path, &self.key_path)?;
         match self.current.write() {
             Ok(mut current) => *current = pair,
@@ -109,7 +114,7 @@ impl ReloadingCert {
             }
             *last = now;
         }
-        if let Err(error) = self.reload() {
+        if let Err(error) = self.reload_stamped(now) {
             tracing::warn!(target: "postern::tls", cert = %self.cert_path.display(), %error, "certificate not reloaded; the previous one stays");
         }
     }
