@@ -91,8 +91,7 @@ async fn echo(connection: WebSocketConnection) {
 }
 
 fn accept_all() -> WebSocketUpgrades {
-    let hub = accepting(WebSocketConfig::default());
-    hub
+    accepting(WebSocketConfig::default())
 }
 
 /// The RFC 6455 example key and its accept value.
