@@ -207,11 +207,9 @@ async fn a_client_that_reads_nothing_of_a_streamed_body_is_cut_by_the_minimum_ra
     .await;
 }
 
-/// The same for a body written whole (`Responder::write`, one frame): hyper
-/// takes the frame at once and drops the body, which credits all 32 MiB as
-/// taken, so the rate never sees a response waiting; the connection is held
-/// until the write-stall timeout instead (and a reader taking a few bytes
-/// now and then to dodge that one holds it as long as it likes).
+/// The same for a body written whole (`Responder::write`, one frame): the
+/// full socket is the response waiting, and only the bytes the socket takes
+/// count, so the rate cuts it too.
 #[tokio::test]
 async fn a_client_that_reads_nothing_of_a_whole_body_is_cut_by_the_minimum_rate() {
     bounded(reads_nothing(
@@ -258,6 +256,98 @@ async fn a_client_reading_slowly_above_the_minimum_rate_gets_everything() {
             assert_eq!(response.status_line, "HTTP/1.1 200 OK");
             assert_eq!(response.body.len(), BIG, "{path}: the whole body");
             assert!(response.body.iter().all(|&b| b == b'x'));
+            attacked.assert_bystander_served().await;
+        }
+    })
+    .await;
+}
+
+/// The minimum response rate of the paced readers below: 8 MiB/s after a
+/// second. High, and with a long grace, because the kernel wakes a writer
+/// only once a third of the socket's send buffer (autotuned to megabytes on
+/// loopback) has drained: the bytes the socket takes come in bursts that
+/// lag what the client has read by up to that third.
+const PACED_RATE: MinDataRate = MinDataRate::new(8 << 20, Duration::from_secs(1));
+
+/// Ask for `path` (32 MiB) on a connection with a 64 KiB receive buffer and
+/// read it at `rate` bytes a second, paced against the clock (a late read
+/// catches up, an early one waits), for `read_for` or until the server
+/// closes the connection. Returns when the server closed it (its live count
+/// fell to 0), or `None` if it was still open after `read_for`.
+async fn read_paced(
+    attacked: &Attacked,
+    path: &str,
+    rate: u64,
+    read_for: Duration,
+) -> Option<Duration> {
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket
+        .set_recv_buffer_size(64 * 1024)
+        .expect("receive buffer");
+    let mut raw = Raw::new(socket.connect(attacked.addr).await.expect("connect"));
+    raw.send(format!("GET {path} HTTP/1.1\r\nHost: a\r\n\r\n"))
+        .await;
+    wait_live(&attacked.server, 1).await;
+    let started = Instant::now();
+    let mut head = Vec::new();
+    let mut read: u64 = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    while started.elapsed() < read_for {
+        if attacked.server.live_connections() == 0 {
+            return Some(started.elapsed());
+        }
+        let due = (started.elapsed().as_secs_f64() * rate as f64) as u64;
+        let allowed = due.saturating_sub(read).min(buf.len() as u64) as usize;
+        if allowed == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            continue;
+        }
+        match tokio::time::timeout(
+            Duration::from_millis(20),
+            raw.stream().read(&mut buf[..allowed]),
+        )
+        .await
+        {
+            Err(_) => {}
+            Ok(Ok(0)) => break,
+            Ok(Ok(n)) => {
+                read += n as u64;
+                if head.len() < 1024 {
+                    head.extend_from_slice(&buf[..n]);
+                }
+            }
+            Ok(Err(error)) => panic!("{path}: the connection failed: {error}"),
+        }
+    }
+    let (head, _) = RawResponse::parse_head(&head);
+    assert_eq!(head.status_line, "HTTP/1.1 200 OK", "{path}");
+    assert!(read < BIG as u64, "{path}: the whole body was read");
+    (attacked.server.live_connections() == 0).then(|| started.elapsed())
+}
+
+/// Response bytes count once, when the socket takes them: a client reading
+/// at 70% of the minimum response rate is cut once the deficit shows (past
+/// the grace, within 4 s), while one reading at 140% of it keeps its
+/// connection for 2.5 times the grace. (Counted both when hyper pulled a frame and
+/// when the socket took it, the slow reader passed as 140%.)
+#[tokio::test]
+async fn a_reader_just_below_the_minimum_response_rate_is_cut_and_just_above_is_not() {
+    bounded(async {
+        let rate = u64::from(PACED_RATE.bytes_per_second);
+        for path in ["/big", "/big-chunks"] {
+            let _case = case(path);
+            let attacked = Attacked::start(only(|t| t.min_response_rate = Some(PACED_RATE))).await;
+            let cut = read_paced(&attacked, path, rate * 7 / 10, Duration::from_secs(4)).await;
+            let cut = cut.unwrap_or_else(|| panic!("{path}: 70% of the rate was not cut"));
+            assert!(
+                cut > PACED_RATE.grace,
+                "{path}: cut after {cut:?}, within the grace"
+            );
+            attacked.assert_bystander_served().await;
+
+            let attacked = Attacked::start(only(|t| t.min_response_rate = Some(PACED_RATE))).await;
+            let cut = read_paced(&attacked, path, rate * 7 / 5, Duration::from_millis(2500)).await;
+            assert_eq!(cut, None, "{path}: 140% of the rate was cut");
             attacked.assert_bystander_served().await;
         }
     })

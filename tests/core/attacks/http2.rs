@@ -147,6 +147,86 @@ async fn a_client_that_never_opens_its_windows_gets_goaway_and_a_close() {
     .await;
 }
 
+/// The minimum response rate of the paced window below: 256 KiB/s after
+/// [`GRACE`].
+const PACED_RATE: MinDataRate = MinDataRate::new(256 * 1024, GRACE);
+
+/// `GET /big-chunks` (32 MiB in 64 KiB chunks) on an h2c connection whose
+/// stream window starts shut, then opened (with the connection's) at `rate`
+/// bytes a second, paced against the clock, while every frame is read at
+/// once (the socket never fills: only the window holds the response back).
+/// For `read_for`, or until the server's GOAWAY or close: returns when that
+/// came, or `None` if neither did.
+async fn window_paced(attacked: &Attacked, rate: u64, read_for: Duration) -> Option<Duration> {
+    let mut conn = H2Conn::connect(attacked.addr).await;
+    conn.refill_windows = false;
+    conn.handshake(&[(SETTINGS_INITIAL_WINDOW_SIZE, 0)]).await;
+    conn.send_headers(1, &request_block("GET", "/big-chunks", &[]), true)
+        .await;
+    let started = Instant::now();
+    let (mut granted, mut data) = (0u64, 0u64);
+    let mut status = None;
+    while started.elapsed() < read_for {
+        let due = (started.elapsed().as_secs_f64() * rate as f64) as u64;
+        if due > granted {
+            let increment = u32::try_from(due - granted).expect("small increments");
+            let mut both = Frame::window_update(1, increment).encode();
+            both.extend(Frame::window_update(0, increment).encode());
+            conn.send(both).await;
+            granted = due;
+        }
+        let frame = match tokio::time::timeout(Duration::from_millis(5), conn.read_frame()).await {
+            Err(_) => continue,
+            Ok(Ok(Some(frame))) => frame,
+            Ok(Ok(None)) => return Some(started.elapsed()),
+            Ok(Err(error)) => panic!("the connection failed: {error}"),
+        };
+        match frame.kind {
+            GOAWAY => {
+                assert_eq!(frame.goaway().1, 0, "GOAWAY(NO_ERROR)");
+                assert!(
+                    data <= granted,
+                    "{data} bytes sent past the window of {granted}"
+                );
+                return Some(started.elapsed());
+            }
+            HEADERS if frame.stream == 1 => status = Some(frame.flags),
+            DATA => data += frame.payload.len() as u64,
+            _ => {}
+        }
+    }
+    assert_eq!(status, Some(END_HEADERS), "the response's head");
+    assert!(
+        data > 0 && data <= granted,
+        "{data} bytes against a window of {granted}"
+    );
+    None
+}
+
+/// Response bytes count once, when the socket takes them: a client opening
+/// its window at 70% of the minimum response rate gets the GOAWAY once the
+/// deficit shows, past the grace; one opening it at 140% keeps its
+/// connection for five times the grace. (Counted both when hyper pulled a
+/// frame and when the socket took it, the slow window passed as 140%.)
+#[tokio::test]
+async fn a_window_just_below_the_minimum_response_rate_is_cut_and_just_above_is_not() {
+    bounded(async {
+        let rate = u64::from(PACED_RATE.bytes_per_second);
+        let attacked = Attacked::start(only(|t| t.min_response_rate = Some(PACED_RATE))).await;
+        let cut = window_paced(&attacked, rate * 7 / 10, Duration::from_secs(3))
+            .await
+            .expect("70% of the rate was not cut");
+        assert!(cut > GRACE, "cut after {cut:?}, within the grace");
+        attacked.assert_bystander_served().await;
+
+        let attacked = Attacked::start(only(|t| t.min_response_rate = Some(PACED_RATE))).await;
+        let cut = window_paced(&attacked, rate * 7 / 5, GRACE * 5).await;
+        assert_eq!(cut, None, "140% of the rate was cut");
+        attacked.assert_bystander_served().await;
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------
 // Slow request bodies
 

@@ -55,12 +55,17 @@ pub(crate) struct Activity {
     /// slow: a body made before the bump fails from its next poll on; later
     /// bodies are not affected.
     cut_epoch: AtomicU32,
-    /// The bodies waiting for bytes, to wake when they are cut. Touched only
-    /// when a body has nothing to read (never on a request that arrives
-    /// whole).
+    /// The bodies waiting for bytes, to wake when they are cut. Locked only
+    /// when a body starts waiting or polls again without bytes (never on a
+    /// request that arrives whole, nor when a wait ends): the wakers of
+    /// past waits are dropped by the next body that waits alone, so a long
+    /// HTTP/2 connection keeps no more of them than it had bodies waiting
+    /// at once. A stale one woken by a cut only polls its task once more.
     body_wakers: Mutex<Vec<Waker>>,
-    /// Response body bytes the client has made room for (hyper came back
-    /// for the frame after them).
+    /// Bytes the socket took from the connection (what the client made
+    /// room for). Counted there alone: a frame hyper pulls is counted again
+    /// when its bytes reach the socket, and counting both would let a
+    /// reader at half the minimum response rate pass.
     response_bytes: AtomicU64,
     /// Responses whose last frame is still with hyper, waiting for the
     /// client to make room (socket or HTTP/2 window) before the next.
@@ -125,10 +130,20 @@ impl Activity {
     }
 
     /// A request body's reader starts waiting for bytes; it will be woken
-    /// by `waker` if the connection's bodies are cut meanwhile.
+    /// by `waker` if the connection's bodies are cut meanwhile. One lock.
     pub(crate) fn body_wait_started(&self, waker: &Waker) {
         self.bodies_waiting.fetch_add(1, Ordering::AcqRel);
-        self.register_body_waker(waker);
+        let mut wakers = self
+            .body_wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Checked under the lock: every other body counted as waiting has
+        // counted itself before it pushes its waker, so when this body is
+        // the only one counted, every waker there is belongs to a past wait.
+        if self.bodies_waiting.load(Ordering::Acquire) == 1 {
+            wakers.clear();
+        }
+        Self::push_waker(&mut wakers, waker);
     }
 
     /// A waiting body's reader is polling again without bytes.
@@ -137,27 +152,20 @@ impl Activity {
             .body_wakers
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        Self::push_waker(&mut wakers, waker);
+    }
+
+    fn push_waker(wakers: &mut Vec<Waker>, waker: &Waker) {
         if !wakers.iter().any(|known| known.will_wake(waker)) {
             wakers.push(waker.clone());
         }
     }
 
     /// A request body's reader got bytes, or the body ended or was dropped.
-    /// The last one to stop waiting forgets the wakers, so that a long
-    /// HTTP/2 connection does not keep one (and its task) per past stream.
+    /// No lock: its waker is forgotten when the next body waits alone.
     #[inline]
     pub(crate) fn body_wait_ended(&self) {
-        if self.bodies_waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let mut wakers = self
-                .body_wakers
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            // Checked again under the lock: a body that started waiting
-            // meanwhile has counted itself before it pushes its waker.
-            if self.bodies_waiting.load(Ordering::Acquire) == 0 {
-                wakers.clear();
-            }
-        }
+        self.bodies_waiting.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// An HTTP/1 request with a body starts (`true`), or a body was read to
@@ -210,11 +218,10 @@ impl Activity {
     }
 
     /// hyper asked for a response's next frame (or was done with it): the
-    /// `bytes` of the last one have been taken.
+    /// response no longer waits on the client. Its bytes are counted when
+    /// the socket takes them ([`Activity::write_polled`]), not here.
     #[inline]
-    pub(crate) fn response_pulled(&self, bytes: usize) {
-        self.response_bytes
-            .fetch_add(bytes as u64, Ordering::Relaxed);
+    pub(crate) fn response_pulled(&self) {
         self.responses_waiting.fetch_sub(1, Ordering::Relaxed);
     }
 
@@ -260,35 +267,33 @@ impl Activity {
 
 /// A minimum-rate check over ticks: while `waiting` transfers are stalled
 /// on the client, each owes `bytes_per_second`; after the grace the bytes
-/// moved since the episode began must cover what is owed.
-#[derive(Debug)]
+/// moved since the episode began must cover what is owed. The rate itself
+/// is read from the configuration at each tick: every connection keeps its
+/// watchdog state, so it is kept small.
+#[derive(Debug, Default)]
 struct RateCheck {
-    rate: Option<MinDataRate>,
     /// Whether a wait is going on (seen at the last tick).
     active: bool,
     /// Time spent waiting in this episode (none while nothing waits).
     waited: Duration,
-    /// Bytes owed in this episode, in byte-milliseconds / 1000.
-    owed_millibytes: u128,
+    /// Bytes owed in this episode, in byte-milliseconds / 1000 (saturating:
+    /// its bound is some 10^16 bytes).
+    owed_millibytes: u64,
     /// The byte count when the episode began.
     base: u64,
 }
 
 impl RateCheck {
-    fn new(rate: Option<MinDataRate>) -> Self {
-        RateCheck {
-            rate,
-            active: false,
-            waited: Duration::ZERO,
-            owed_millibytes: 0,
-            base: 0,
-        }
-    }
-
     /// One tick of `elapsed` with `waiting` transfers stalled and `bytes`
-    /// moved so far in all: whether the rate is broken.
-    fn too_slow(&mut self, elapsed: Duration, waiting: u32, bytes: u64) -> bool {
-        let Some(rate) = self.rate else {
+    /// moved so far in all: whether `rate` is broken.
+    fn too_slow(
+        &mut self,
+        rate: Option<MinDataRate>,
+        elapsed: Duration,
+        waiting: u32,
+        bytes: u64,
+    ) -> bool {
+        let Some(rate) = rate else {
             return false;
         };
         if waiting == 0 {
@@ -306,23 +311,26 @@ impl RateCheck {
             return false;
         }
         self.waited += elapsed;
-        self.owed_millibytes +=
-            u128::from(rate.bytes_per_second) * u128::from(waiting) * elapsed.as_millis();
+        let millis = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        self.owed_millibytes = self.owed_millibytes.saturating_add(
+            u64::from(rate.bytes_per_second)
+                .saturating_mul(u64::from(waiting))
+                .saturating_mul(millis),
+        );
         if self.waited <= rate.grace {
             return false;
         }
-        let moved = u128::from(bytes.saturating_sub(self.base)) * 1000;
+        let moved = bytes.saturating_sub(self.base).saturating_mul(1000);
         moved < self.owed_millibytes
     }
 }
 
-/// The watchdog's side: remembers what it saw at the last tick.
+/// The watchdog's side: remembers what it saw at the last tick. The
+/// timeouts are not copied here but passed to each verdict (the
+/// connection's configuration snapshot has them): this state lives in every
+/// connection's task.
 #[derive(Debug)]
 pub(crate) struct Watch {
-    keep_alive: Duration,
-    request_head: Duration,
-    body_idle: Duration,
-    write_stall: Duration,
     last_tick: Instant,
     last_events: u64,
     last_body_frames: u64,
@@ -338,13 +346,9 @@ pub(crate) struct Watch {
 }
 
 impl Watch {
-    pub(crate) fn new(timeouts: &Timeouts) -> Watch {
+    pub(crate) fn new() -> Watch {
         let now = Instant::now();
         Watch {
-            keep_alive: timeouts.keep_alive,
-            request_head: timeouts.request_head,
-            body_idle: timeouts.body_idle,
-            write_stall: timeouts.write_stall,
             last_tick: now,
             last_events: 0,
             last_body_frames: 0,
@@ -353,30 +357,20 @@ impl Watch {
             write_since: now,
             idle_since: now,
             head_since: None,
-            body_rate: RateCheck::new(timeouts.min_request_body_rate),
-            response_rate: RateCheck::new(timeouts.min_response_rate),
+            body_rate: RateCheck::default(),
+            response_rate: RateCheck::default(),
         }
     }
 
-    /// Use new timeouts from the next verdict on.
-    pub(crate) fn set_timeouts(&mut self, timeouts: &Timeouts) {
-        self.keep_alive = timeouts.keep_alive;
-        self.request_head = timeouts.request_head;
-        self.body_idle = timeouts.body_idle;
-        self.write_stall = timeouts.write_stall;
-        self.body_rate.rate = timeouts.min_request_body_rate;
-        self.response_rate.rate = timeouts.min_response_rate;
-    }
-
-    /// How often to look: a quarter of the shortest timeout or rate grace
-    /// (at least 1 ms).
-    pub(crate) fn tick(&self) -> Duration {
-        let mut shortest = self
+    /// How often to look with `timeouts`: a quarter of the shortest timeout
+    /// or rate grace (at least 1 ms).
+    pub(crate) fn tick(timeouts: &Timeouts) -> Duration {
+        let mut shortest = timeouts
             .keep_alive
-            .min(self.request_head)
-            .min(self.body_idle)
-            .min(self.write_stall);
-        for rate in [self.body_rate.rate, self.response_rate.rate]
+            .min(timeouts.request_head)
+            .min(timeouts.body_idle)
+            .min(timeouts.write_stall);
+        for rate in [timeouts.min_request_body_rate, timeouts.min_response_rate]
             .into_iter()
             .flatten()
         {
@@ -402,26 +396,32 @@ impl Watch {
         now.duration_since(*since) >= limit
     }
 
-    pub(crate) fn verdict(&mut self, activity: &Activity) -> Verdict {
+    /// What to do now under `timeouts` (the connection's current ones).
+    pub(crate) fn verdict(&mut self, activity: &Activity, timeouts: &Timeouts) -> Verdict {
         let now = Instant::now();
         let elapsed = now.duration_since(self.last_tick);
         self.last_tick = now;
         let write_blocked = activity.write_blocked.load(Ordering::Relaxed);
         // Responses waiting for the client: frames hyper has not come back
-        // for, and a full socket (what HTTP/2 has handed to its own buffers).
-        let responses_waiting =
-            activity.responses_waiting.load(Ordering::Relaxed) + u32::from(write_blocked);
+        // for, or else a full socket (what HTTP/2 has handed to its own
+        // buffers). Not both: a response whose frame waits behind a full
+        // socket is one wait, and owes the rate once.
+        let responses_waiting = activity
+            .responses_waiting
+            .load(Ordering::Relaxed)
+            .max(u32::from(write_blocked));
         if Watch::stalled(
             now,
             write_blocked,
             activity.writes.load(Ordering::Relaxed),
             &mut self.last_writes,
             &mut self.write_since,
-            self.write_stall,
+            timeouts.write_stall,
         ) {
             return Verdict::WriteStall;
         }
         if self.response_rate.too_slow(
+            timeouts.min_response_rate,
             elapsed,
             responses_waiting,
             activity.response_bytes.load(Ordering::Relaxed),
@@ -435,11 +435,12 @@ impl Watch {
             activity.body_frames.load(Ordering::Relaxed),
             &mut self.last_body_frames,
             &mut self.body_since,
-            self.body_idle,
+            timeouts.body_idle,
         ) {
             return Verdict::BodyStall;
         }
         if self.body_rate.too_slow(
+            timeouts.min_request_body_rate,
             elapsed,
             bodies_waiting,
             activity.body_bytes.load(Ordering::Relaxed),
@@ -455,13 +456,13 @@ impl Watch {
         }
         if activity.head_pending.load(Ordering::Relaxed) {
             let since = *self.head_since.get_or_insert(now);
-            return if now.duration_since(since) >= self.request_head {
+            return if now.duration_since(since) >= timeouts.request_head {
                 Verdict::HeadTimeout
             } else {
                 Verdict::Wait
             };
         }
-        if now.duration_since(self.idle_since) >= self.keep_alive {
+        if now.duration_since(self.idle_since) >= timeouts.keep_alive {
             Verdict::Idle
         } else {
             Verdict::Wait
@@ -474,9 +475,9 @@ impl Watch {
 #[derive(Debug)]
 pub(crate) struct InFlight {
     activity: Arc<Activity>,
-    /// The data bytes of the last frame handed to hyper, until hyper comes
-    /// back for the next.
-    awaiting_client: Option<usize>,
+    /// A frame was handed to hyper, and hyper has not come back for the
+    /// next.
+    awaiting_client: bool,
 }
 
 impl InFlight {
@@ -484,7 +485,7 @@ impl InFlight {
         activity.request_started();
         InFlight {
             activity: Arc::clone(activity),
-            awaiting_client: None,
+            awaiting_client: false,
         }
     }
 
@@ -496,16 +497,16 @@ impl InFlight {
     /// hyper asks for the next response frame: the last one was taken.
     #[inline]
     pub(crate) fn pulled(&mut self) {
-        if let Some(bytes) = self.awaiting_client.take() {
-            self.activity.response_pulled(bytes);
+        if std::mem::take(&mut self.awaiting_client) {
+            self.activity.response_pulled();
         }
     }
 
-    /// A response frame of `bytes` data bytes went to hyper.
+    /// A response frame went to hyper.
     #[inline]
-    pub(crate) fn handed(&mut self, bytes: usize) {
-        if self.awaiting_client.is_none() {
-            self.awaiting_client = Some(bytes);
+    pub(crate) fn handed(&mut self) {
+        if !self.awaiting_client {
+            self.awaiting_client = true;
             self.activity.response_handed();
         }
     }
@@ -513,12 +514,10 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        // hyper is done with the response, but its last frame may still sit
-        // in hyper's buffers or the socket: not credited as taken (the bytes
-        // written to the socket are), only no longer waiting here.
-        if self.awaiting_client.take().is_some() {
-            self.activity.response_pulled(0);
-        }
+        // hyper is done with the response; its last frame may still sit in
+        // hyper's buffers or the socket, where the write stall and (through
+        // a full socket) the rate still watch it.
+        self.pulled();
         self.activity.request_finished();
     }
 }
@@ -539,6 +538,31 @@ mod tests {
         }
     }
 
+    /// A watchdog with the timeouts it is asked under.
+    struct W(Watch, Timeouts);
+
+    impl W {
+        fn new(timeouts: &Timeouts) -> W {
+            W(Watch::new(), *timeouts)
+        }
+
+        fn verdict(&mut self, activity: &Activity) -> Verdict {
+            self.0.verdict(activity, &self.1)
+        }
+    }
+
+    /// A waker that counts its wakes.
+    fn counting_waker() -> (Waker, Arc<std::sync::atomic::AtomicUsize>) {
+        struct Count(Arc<std::sync::atomic::AtomicUsize>);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        (Waker::from(Arc::new(Count(Arc::clone(&count)))), count)
+    }
+
     /// A body waiting for bytes, then one frame of `bytes`.
     fn body_frame(a: &Activity, bytes: usize) {
         a.body_wait_ended();
@@ -551,20 +575,20 @@ mod tests {
         let t = timeouts(15, 5);
 
         let a = Activity::new(true);
-        let mut w = Watch::new(&t);
+        let mut w = W::new(&t);
         assert_eq!(w.verdict(&a), Verdict::Wait);
         tokio::time::advance(Duration::from_secs(16)).await;
         assert_eq!(w.verdict(&a), Verdict::Idle);
 
         let a = Activity::new(true);
-        let mut w = Watch::new(&t);
+        let mut w = W::new(&t);
         a.on_read();
         assert_eq!(w.verdict(&a), Verdict::Wait);
         tokio::time::advance(Duration::from_secs(6)).await;
         assert_eq!(w.verdict(&a), Verdict::HeadTimeout);
 
         let a = Activity::new(true);
-        let mut w = Watch::new(&t);
+        let mut w = W::new(&t);
         let guard = InFlight::start(&a);
         tokio::time::advance(Duration::from_secs(60)).await;
         assert_eq!(w.verdict(&a), Verdict::Wait);
@@ -579,7 +603,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn http2_does_not_track_heads() {
         let a = Activity::new(false);
-        let mut w = Watch::new(&timeouts(15, 5));
+        let mut w = W::new(&timeouts(15, 5));
         a.on_read();
         tokio::time::advance(Duration::from_secs(6)).await;
         assert_eq!(w.verdict(&a), Verdict::Wait);
@@ -587,14 +611,13 @@ mod tests {
 
     #[test]
     fn tick_is_a_quarter_of_the_shortest_timeout() {
-        let w = Watch::new(&timeouts(15, 10));
-        assert_eq!(w.tick(), Duration::from_millis(2500));
+        assert_eq!(Watch::tick(&timeouts(15, 10)), Duration::from_millis(2500));
     }
 
     #[tokio::test(start_paused = true)]
     async fn stalled_body_and_writes() {
         let a = Activity::new(true);
-        let mut w = Watch::new(&timeouts(60, 60));
+        let mut w = W::new(&timeouts(60, 60));
         let _busy = InFlight::start(&a);
         a.body_received(10);
         a.body_wait_started(std::task::Waker::noop());
@@ -609,7 +632,7 @@ mod tests {
         assert_eq!(w.verdict(&a), Verdict::BodyStall);
 
         let a = Activity::new(true);
-        let mut w = Watch::new(&timeouts(60, 60));
+        let mut w = W::new(&timeouts(60, 60));
         a.write_polled(Some(10));
         a.write_polled(None);
         assert_eq!(w.verdict(&a), Verdict::Wait);
@@ -617,7 +640,7 @@ mod tests {
         assert_eq!(w.verdict(&a), Verdict::WriteStall);
 
         let a = Activity::new(true);
-        let mut w = Watch::new(&timeouts(60, 60));
+        let mut w = W::new(&timeouts(60, 60));
         a.write_polled(None);
         assert_eq!(w.verdict(&a), Verdict::Wait);
         a.write_polled(Some(10)); // the client read: no longer blocked
@@ -636,7 +659,7 @@ mod tests {
     const RATE: MinDataRate = MinDataRate::new(100, Duration::from_secs(5));
 
     /// Ticks of one second, with `per_tick` body bytes arriving at each.
-    async fn body_ticks(w: &mut Watch, a: &Activity, ticks: u32, per_tick: usize) -> Vec<Verdict> {
+    async fn body_ticks(w: &mut W, a: &Activity, ticks: u32, per_tick: usize) -> Vec<Verdict> {
         let mut verdicts = Vec::new();
         for _ in 0..ticks {
             tokio::time::advance(Duration::from_secs(1)).await;
@@ -652,7 +675,7 @@ mod tests {
     async fn request_body_rate() {
         // At the rate: never cut.
         let a = Activity::new(true);
-        let mut w = Watch::new(&rates(Some(RATE), None));
+        let mut w = W::new(&rates(Some(RATE), None));
         a.body_wait_started(std::task::Waker::noop());
         let verdicts = body_ticks(&mut w, &a, 20, 100).await;
         assert!(verdicts.iter().all(|v| *v == Verdict::Wait), "{verdicts:?}");
@@ -660,7 +683,7 @@ mod tests {
         // One byte a second: cut once the 5 s grace is over (timed from
         // the first tick that sees the wait).
         let a = Activity::new(true);
-        let mut w = Watch::new(&rates(Some(RATE), None));
+        let mut w = W::new(&rates(Some(RATE), None));
         a.body_wait_started(std::task::Waker::noop());
         let verdicts = body_ticks(&mut w, &a, 7, 1).await;
         assert_eq!(verdicts[..6], [Verdict::Wait; 6]);
@@ -668,7 +691,7 @@ mod tests {
 
         // Two waiting bodies owe twice the rate: 150 B/s is too slow.
         let a = Activity::new(false);
-        let mut w = Watch::new(&rates(Some(RATE), None));
+        let mut w = W::new(&rates(Some(RATE), None));
         a.body_wait_started(std::task::Waker::noop());
         a.body_wait_started(std::task::Waker::noop());
         let verdicts = body_ticks(&mut w, &a, 7, 150).await;
@@ -678,7 +701,7 @@ mod tests {
         // A fast start banks credit, as an average over the whole wait:
         // 1,000 bytes cover 10 s at 100 B/s.
         let a = Activity::new(true);
-        let mut w = Watch::new(&rates(Some(RATE), None));
+        let mut w = W::new(&rates(Some(RATE), None));
         a.body_wait_started(std::task::Waker::noop());
         assert_eq!(body_ticks(&mut w, &a, 1, 0).await, [Verdict::Wait]);
         body_frame(&a, 1000);
@@ -689,7 +712,7 @@ mod tests {
 
         // Bytes from before the wait are no credit for it.
         let a = Activity::new(true);
-        let mut w = Watch::new(&rates(Some(RATE), None));
+        let mut w = W::new(&rates(Some(RATE), None));
         a.body_received(1_000_000);
         a.body_wait_started(std::task::Waker::noop());
         let verdicts = body_ticks(&mut w, &a, 7, 0).await;
@@ -698,18 +721,30 @@ mod tests {
 
         // Off: nothing but the idle timeout applies.
         let a = Activity::new(true);
-        let mut w = Watch::new(&rates(None, None));
+        let mut w = W::new(&rates(None, None));
         a.body_wait_started(std::task::Waker::noop());
         let verdicts = body_ticks(&mut w, &a, 20, 1).await;
         assert!(verdicts.iter().all(|v| *v == Verdict::Wait), "{verdicts:?}");
 
-        // Wakers are forgotten once no body waits: none piles up.
+        // The wakers of past waits are forgotten by the next body that
+        // waits alone: none piles up, and a wait ends without the lock.
         let a = Activity::new(false);
-        for _ in 0..3 {
-            a.body_wait_started(std::task::Waker::noop());
+        let wakers: Vec<_> = (0..3).map(|_| counting_waker()).collect();
+        for (waker, _) in &wakers {
+            a.body_wait_started(waker);
             a.body_wait_ended();
+            assert_eq!(a.body_wakers.lock().unwrap().len(), 1);
         }
-        assert!(a.body_wakers.lock().unwrap().is_empty());
+        // Two at once are both kept, and both woken by a cut.
+        a.body_wait_started(&wakers[0].0);
+        a.body_wait_started(&wakers[1].0);
+        assert_eq!(a.body_wakers.lock().unwrap().len(), 2);
+        a.cut_bodies();
+        let woken: Vec<usize> = wakers
+            .iter()
+            .map(|(_, count)| count.load(Ordering::SeqCst))
+            .collect();
+        assert_eq!(woken, [1, 1, 0]);
 
         // Cutting applies to the bodies there are, not to later ones.
         let a = Activity::new(true);
@@ -727,9 +762,9 @@ mod tests {
     async fn response_rate() {
         // A response frame that hyper never comes back for: cut after grace.
         let a = Activity::new(false);
-        let mut w = Watch::new(&rates(None, Some(RATE)));
+        let mut w = W::new(&rates(None, Some(RATE)));
         let mut in_flight = InFlight::start(&a);
-        in_flight.handed(65_536);
+        in_flight.handed();
         let mut verdicts = Vec::new();
         for _ in 0..7 {
             tokio::time::advance(Duration::from_secs(1)).await;
@@ -739,17 +774,41 @@ mod tests {
         assert_eq!(verdicts[..6], [Verdict::Wait; 6]);
         assert_eq!(verdicts[6], Verdict::ResponseTooSlow);
 
-        // A client taking 200 B/s keeps up.
+        // A client whose socket takes 100 B/s keeps up (hyper pulling the
+        // frames counts nothing: the bytes count once, at the socket).
         let a = Activity::new(true);
-        let mut w = Watch::new(&rates(None, Some(RATE)));
+        let mut w = W::new(&rates(None, Some(RATE)));
         let mut in_flight = InFlight::start(&a);
-        in_flight.handed(200);
+        in_flight.handed();
         for _ in 0..20 {
             tokio::time::advance(Duration::from_secs(1)).await;
             in_flight.pulled();
-            in_flight.handed(200);
+            a.write_polled(Some(100));
+            in_flight.handed();
             assert_eq!(w.verdict(&a), Verdict::Wait);
         }
+        drop(in_flight);
+
+        // 99 B/s at the socket is too slow, however fast hyper pulls frames.
+        let a = Activity::new(true);
+        let mut w = W::new(&rates(None, Some(RATE)));
+        let mut in_flight = InFlight::start(&a);
+        in_flight.handed();
+        let mut verdicts = Vec::new();
+        for _ in 0..7 {
+            tokio::time::advance(Duration::from_secs(1)).await;
+            in_flight.pulled();
+            a.write_polled(Some(99));
+            in_flight.handed();
+            verdicts.push(w.verdict(&a));
+        }
+        assert_eq!(verdicts[..6], [Verdict::Wait; 6]);
+        assert_eq!(verdicts[6], Verdict::ResponseTooSlow, "{verdicts:?}");
+
+        let a = Activity::new(true);
+        let mut w = W::new(&rates(None, Some(RATE)));
+        let mut in_flight = InFlight::start(&a);
+        in_flight.handed();
         // Pulled and not handed again (the handler is slow to produce): no
         // debt accrues, however long.
         in_flight.pulled();
@@ -763,7 +822,7 @@ mod tests {
         // Everything handed over (to HTTP/2's own buffers, say), but the
         // socket stays full: the client is not taking it either.
         let a = Activity::new(false);
-        let mut w = Watch::new(&rates(None, Some(RATE)));
+        let mut w = W::new(&rates(None, Some(RATE)));
         a.write_polled(Some(1000));
         a.write_polled(None);
         let mut verdicts = Vec::new();

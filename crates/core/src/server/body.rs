@@ -95,10 +95,10 @@ impl<B: Body<Data = Bytes>> Body for ServerBody<B> {
                 let polled = body.as_mut().poll_frame(cx);
                 match &polled {
                     Poll::Ready(Some(Ok(frame))) => {
-                        if let (Some(in_flight), Some(data)) =
-                            (in_flight.as_mut(), frame.data_ref())
+                        if frame.is_data()
+                            && let Some(in_flight) = in_flight.as_mut()
                         {
-                            in_flight.handed(data.len());
+                            in_flight.handed();
                         }
                     }
                     Poll::Ready(None) | Poll::Ready(Some(Err(_))) => {

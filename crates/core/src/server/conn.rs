@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
 use super::access::{self, ConnAccess};
@@ -17,6 +16,7 @@ use super::conn_service::ConnService;
 use super::make::MakeConnService;
 use super::rewind::{Protocol, Rewind, sniff};
 use super::shared::{Core, Phase, Shared, Snapshot};
+use super::stream::Stream;
 use crate::BoxError;
 use crate::{Configuration, ConnectionInfo};
 
@@ -84,109 +84,117 @@ pub(crate) async fn stopped(mut phase: watch::Receiver<Phase>) {
 /// Serve one connection to its end. `negotiated` is the protocol TLS's ALPN
 /// chose, which the connection then speaks whatever its first bytes look
 /// like; without one the first bytes decide.
-pub(crate) async fn serve_connection<M, I>(
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store its arguments twice in every connection's task"
+)]
+pub(crate) fn serve_connection<M>(
     shared: Arc<Shared<M>>,
-    mut io: I,
+    mut io: Stream,
     info: ConnectionInfo,
     negotiated: Option<Protocol>,
-) -> Ending
+) -> impl Future<Output = Ending> + Send + use<M>
 where
     M: MakeConnService,
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let snapshot = shared.core.snapshot();
-    let config = &snapshot.config;
-    let phase = shared.core.phase.subscribe();
-    let peer = info.remote_addr();
-    let sniffed = tokio::select! {
-        sniffed = tokio::time::timeout(config.timeouts.first_byte, sniff(&mut io)) => sniffed,
-        () = stopped(phase.clone()) => return Ending::Closed,
-    };
-    let (protocol, prefix, len) = match sniffed {
-        Ok(Ok(Some((sniffed, prefix, len)))) => (negotiated.unwrap_or(sniffed), prefix, len),
-        Ok(Ok(None)) => return Ending::Closed,
-        Ok(Err(error)) => {
-            tracing::debug!(target: "postern::server", ?peer, %error, "read failed before the first request");
-            return Ending::Closed;
-        }
-        Err(_) => {
-            tracing::debug!(target: "postern::server", ?peer, "no request within the first-byte timeout: closing");
-            return Ending::Closed;
-        }
-    };
-    let access = ConnAccess::new(
-        Arc::clone(&shared.core.counters),
-        access::log_wanted(config),
-        info.client_addr().map(|addr| addr.ip()),
-    );
-    let activity = Activity::with_access(protocol == Protocol::Http1, access);
-    // The sniffed bytes are the start of the first head.
-    activity.on_read();
-    let io = TokioIo::new(Rewind::new(io, prefix, len, Arc::clone(&activity)));
-    let service = ConnService::new(
-        Arc::clone(&shared),
-        Arc::clone(&snapshot),
-        info,
-        Arc::clone(&activity),
-    );
-    match protocol {
-        Protocol::Http1 => {
-            #[cfg(feature = "http1")]
-            {
-                // Pinned here and lent to `drive`: moved into it, the
-                // connection would be stored twice in this task.
-                let conn = std::pin::pin!(
-                    http1_builder(config)
-                        .serve_connection(io, service)
-                        .with_upgrades()
-                );
-                #[cfg(feature = "ws")]
-                let after = phase.clone();
-                let ending = drive(
-                    conn,
-                    &activity,
-                    &shared.core,
-                    &snapshot,
-                    phase,
-                    Protocol::Http1,
-                )
-                .await;
-                // Handed over to a WebSocket: the connection lives on in it.
-                #[cfg(feature = "ws")]
-                if ending == Ending::Closed {
-                    return super::upgrade::outlive(&activity, after).await;
+    // An `async` block rather than an `async fn`: the function's
+    // arguments would be kept twice in the connection's task (as arguments
+    // and as the locals they are moved to).
+    async move {
+        let snapshot = shared.core.snapshot();
+        let config = &snapshot.config;
+        let phase = shared.core.phase.subscribe();
+        let peer = info.remote_addr();
+        let sniffed = tokio::select! {
+            sniffed = tokio::time::timeout(config.timeouts.first_byte, sniff(&mut io)) => sniffed,
+            () = stopped(phase.clone()) => return Ending::Closed,
+        };
+        let (protocol, prefix, len) = match sniffed {
+            Ok(Ok(Some((sniffed, prefix, len)))) => (negotiated.unwrap_or(sniffed), prefix, len),
+            Ok(Ok(None)) => return Ending::Closed,
+            Ok(Err(error)) => {
+                tracing::debug!(target: "postern::server", ?peer, %error, "read failed before the first request");
+                return Ending::Closed;
+            }
+            Err(_) => {
+                tracing::debug!(target: "postern::server", ?peer, "no request within the first-byte timeout: closing");
+                return Ending::Closed;
+            }
+        };
+        let access = ConnAccess::new(
+            Arc::clone(&shared.core.counters),
+            access::log_wanted(config),
+            info.client_addr().map(|addr| addr.ip()),
+        );
+        let activity = Activity::with_access(protocol == Protocol::Http1, access);
+        // The sniffed bytes are the start of the first head.
+        activity.on_read();
+        let io = TokioIo::new(Rewind::new(io, prefix, len, Arc::clone(&activity)));
+        let service = ConnService::new(
+            Arc::clone(&shared),
+            Arc::clone(&snapshot),
+            info,
+            Arc::clone(&activity),
+        );
+        match protocol {
+            Protocol::Http1 => {
+                #[cfg(feature = "http1")]
+                {
+                    // Pinned here and lent to `drive`: moved into it, the
+                    // connection would be stored twice in this task.
+                    let conn = std::pin::pin!(
+                        http1_builder(config)
+                            .serve_connection(io, service)
+                            .with_upgrades()
+                    );
+                    #[cfg(feature = "ws")]
+                    let after = phase.clone();
+                    let ending = drive(
+                        conn,
+                        &activity,
+                        &shared.core,
+                        &snapshot,
+                        phase,
+                        Protocol::Http1,
+                    )
+                    .await;
+                    // Handed over to a WebSocket: the connection lives on in it.
+                    #[cfg(feature = "ws")]
+                    if ending == Ending::Closed {
+                        return super::upgrade::outlive(&activity, after).await;
+                    }
+                    ending
                 }
-                ending
+                #[cfg(not(feature = "http1"))]
+                {
+                    let _ = (io, service, phase);
+                    tracing::debug!(target: "postern::server", ?peer, "HTTP/1 request but the http1 feature is off: closing");
+                    Ending::Closed
+                }
             }
-            #[cfg(not(feature = "http1"))]
-            {
-                let _ = (io, service, phase);
-                tracing::debug!(target: "postern::server", ?peer, "HTTP/1 request but the http1 feature is off: closing");
-                Ending::Closed
-            }
-        }
-        Protocol::Http2 => {
-            #[cfg(feature = "http2")]
-            {
-                let conn = std::pin::pin!(
-                    http2_builder(config, shared.websocket_over_http2())
-                        .serve_connection(io, service)
-                );
-                drive(
-                    conn,
-                    &activity,
-                    &shared.core,
-                    &snapshot,
-                    phase,
-                    Protocol::Http2,
-                )
-                .await
-            }
-            #[cfg(not(feature = "http2"))]
-            {
-                let _ = (io, service, phase);
-                tracing::debug!(target: "postern::server", ?peer, "HTTP/2 preface but the http2 feature is off: closing");
-                Ending::Closed
+            Protocol::Http2 => {
+                #[cfg(feature = "http2")]
+                {
+                    let conn = std::pin::pin!(
+                        http2_builder(config, shared.websocket_over_http2())
+                            .serve_connection(io, service)
+                    );
+                    drive(
+                        conn,
+                        &activity,
+                        &shared.core,
+                        &snapshot,
+                        phase,
+                        Protocol::Http2,
+                    )
+                    .await
+                }
+                #[cfg(not(feature = "http2"))]
+                {
+                    let _ = (io, service, phase);
+                    tracing::debug!(target: "postern::server", ?peer, "HTTP/2 preface but the http2 feature is off: closing");
+                    Ending::Closed
+                }
             }
         }
     }
@@ -249,103 +257,110 @@ fn http2_builder(
 /// The keep-alive and request-head timeouts follow `set_configuration` on
 /// open connections too (Qt restarts its heartbeat the same way): the
 /// watchdog looks for a new configuration at each tick.
-async fn drive<C: Graceful>(
-    mut conn: Pin<&mut C>,
-    activity: &Activity,
-    shared: &Core,
-    snapshot: &Arc<Snapshot>,
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store its arguments twice in every connection's task"
+)]
+fn drive<'a, C: Graceful>(
+    mut conn: Pin<&'a mut C>,
+    activity: &'a Activity,
+    shared: &'a Core,
+    snapshot: &'a Arc<Snapshot>,
     mut phase: watch::Receiver<Phase>,
     protocol: Protocol,
-) -> Ending {
-    let mut snapshot = Arc::clone(snapshot);
-    let mut watch = Watch::new(&snapshot.config.timeouts);
-    let mut tick = watch.tick();
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut graceful = false;
-    let mut watching = true;
-    // A GOAWAY went out for a client too slow to take its responses.
-    let mut cutting = false;
-    if *phase.borrow_and_update() != Phase::Running {
-        graceful = true;
-        conn.as_mut().start_graceful_shutdown();
-    }
-    loop {
-        tokio::select! {
-            biased;
-            result = conn.as_mut() => {
-                if let Err(error) = result {
-                    conn_debug!(protocol, %error, "connection ended with an error");
-                    activity.access().connection_error(&error);
+) -> impl Future<Output = Ending> + 'a {
+    // An `async` block for the reason `serve_connection` has one.
+    async move {
+        let mut snapshot = Arc::clone(snapshot);
+        let mut watch = Watch::new();
+        let mut tick = Watch::tick(&snapshot.config.timeouts);
+        // A sleep reset at each tick, in this future rather than an interval's
+        // box: one allocation less per connection.
+        let mut ticker = std::pin::pin!(tokio::time::sleep(tick));
+        let mut graceful = false;
+        let mut watching = true;
+        // A GOAWAY went out for a client too slow to take its responses.
+        let mut cutting = false;
+        if *phase.borrow_and_update() != Phase::Running {
+            graceful = true;
+            conn.as_mut().start_graceful_shutdown();
+        }
+        loop {
+            tokio::select! {
+                biased;
+                result = conn.as_mut() => {
+                    if let Err(error) = result {
+                        conn_debug!(protocol, %error, "connection ended with an error");
+                        activity.access().connection_error(&error);
+                    }
+                    return Ending::Closed;
                 }
-                return Ending::Closed;
-            }
-            changed = phase.changed(), if watching => {
-                if changed.is_err() {
-                    watching = false;
-                    continue;
+                changed = phase.changed(), if watching => {
+                    if changed.is_err() {
+                        watching = false;
+                        continue;
+                    }
+                    match *phase.borrow_and_update() {
+                        Phase::Running => {}
+                        Phase::Draining => {
+                            if !graceful {
+                                graceful = true;
+                                conn.as_mut().start_graceful_shutdown();
+                            }
+                        }
+                        Phase::Closing => return Ending::Cut,
+                    }
                 }
-                match *phase.borrow_and_update() {
-                    Phase::Running => {}
-                    Phase::Draining => {
-                        if !graceful {
+                () = ticker.as_mut() => {
+                    ticker.as_mut().reset(tokio::time::Instant::now() + tick);
+                    if !shared.is_current(&snapshot) {
+                        snapshot = shared.snapshot();
+                        if Watch::tick(&snapshot.config.timeouts) != tick {
+                            tick = Watch::tick(&snapshot.config.timeouts);
+                            ticker.as_mut().reset(tokio::time::Instant::now() + tick);
+                        }
+                    }
+                    if cutting {
+                        return Ending::Closed;
+                    }
+                    match watch.verdict(activity, &snapshot.config.timeouts) {
+                        Verdict::Wait => {}
+                        Verdict::Idle if !graceful => {
+                            conn_debug!(protocol, "keep-alive timeout: closing idle connection");
                             graceful = true;
                             conn.as_mut().start_graceful_shutdown();
                         }
-                    }
-                    Phase::Closing => return Ending::Cut,
-                }
-            }
-            _ = ticker.tick() => {
-                if !shared.is_current(&snapshot) {
-                    snapshot = shared.snapshot();
-                    watch.set_timeouts(&snapshot.config.timeouts);
-                    if watch.tick() != tick {
-                        tick = watch.tick();
-                        ticker = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
-                        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                    }
-                }
-                if cutting {
-                    return Ending::Closed;
-                }
-                match watch.verdict(activity) {
-                    Verdict::Wait => {}
-                    Verdict::Idle if !graceful => {
-                        conn_debug!(protocol, "keep-alive timeout: closing idle connection");
-                        graceful = true;
-                        conn.as_mut().start_graceful_shutdown();
-                    }
-                    // Still open a keep-alive period after GOAWAY: close.
-                    Verdict::Idle => return Ending::Closed,
-                    Verdict::BodyStall => {
-                        conn_debug!(protocol, "no request body bytes within the body-idle timeout: failing the bodies (408)");
-                        activity.cut_bodies();
-                    }
-                    Verdict::BodyTooSlow => {
-                        conn_debug!(protocol, "request bodies slower than the minimum rate: failing them (408)");
-                        activity.cut_bodies();
-                    }
-                    Verdict::ResponseTooSlow => {
-                        conn_debug!(protocol, "the client takes responses slower than the minimum rate: closing");
-                        if protocol == Protocol::Http1 || cutting {
+                        // Still open a keep-alive period after GOAWAY: close.
+                        Verdict::Idle => return Ending::Closed,
+                        Verdict::BodyStall => {
+                            conn_debug!(protocol, "no request body bytes within the body-idle timeout: failing the bodies (408)");
+                            activity.cut_bodies();
+                        }
+                        Verdict::BodyTooSlow => {
+                            conn_debug!(protocol, "request bodies slower than the minimum rate: failing them (408)");
+                            activity.cut_bodies();
+                        }
+                        Verdict::ResponseTooSlow => {
+                            conn_debug!(protocol, "the client takes responses slower than the minimum rate: closing");
+                            if protocol == Protocol::Http1 || cutting {
+                                return Ending::Closed;
+                            }
+                            // Tell an HTTP/2 client why with a GOAWAY; close at
+                            // the next tick whatever it does.
+                            cutting = true;
+                            graceful = true;
+                            conn.as_mut().start_graceful_shutdown();
+                        }
+                        Verdict::WriteStall => {
+                            conn_debug!(protocol, "the client took no response bytes within the write-stall timeout: closing");
                             return Ending::Closed;
                         }
-                        // Tell an HTTP/2 client why with a GOAWAY; close at
-                        // the next tick whatever it does.
-                        cutting = true;
-                        graceful = true;
-                        conn.as_mut().start_graceful_shutdown();
-                    }
-                    Verdict::WriteStall => {
-                        conn_debug!(protocol, "the client took no response bytes within the write-stall timeout: closing");
-                        return Ending::Closed;
-                    }
-                    Verdict::HeadTimeout => {
-                        conn_debug!(protocol, "request head not complete within the timeout: closing");
-                        // A slowloris cut: counted with the body timeouts.
-                        shared.counters.refused(postern_limits::RefusalReason::Timeout);
-                        return Ending::Closed;
+                        Verdict::HeadTimeout => {
+                            conn_debug!(protocol, "request head not complete within the timeout: closing");
+                            // A slowloris cut: counted with the body timeouts.
+                            shared.counters.refused(postern_limits::RefusalReason::Timeout);
+                            return Ending::Closed;
+                        }
                     }
                 }
             }

@@ -14,6 +14,7 @@ use super::make::MakeConnService;
 #[cfg(feature = "tls")]
 use super::rewind::Protocol;
 use super::shared::{LiveGuard, Phase, Shared};
+use super::stream::Stream;
 use crate::{ConnectionInfo, Transport};
 use postern_limits::connections::{ConnectionPermit, ConnectionRefused};
 
@@ -208,7 +209,7 @@ async fn handshake_then_serve<M: MakeConnService>(
         Some(tls),
         none(),
     );
-    serve_connection(shared, tls_stream, info, negotiated).await
+    serve_connection(shared, Stream::Tls(Box::new(tls_stream)), info, negotiated).await
 }
 
 /// Every listener connection's facts are built here, so that a PROXY
@@ -262,10 +263,7 @@ fn http1_refusal() -> Vec<u8> {
 /// Answer a connection over the caps the way its protocol understands:
 /// HTTP/1 gets `429` with `connection: close`, an HTTP/2 client a GOAWAY with
 /// ENHANCE_YOUR_CALM; then the connection is closed.
-async fn refuse<I>(mut io: I, wait: Duration)
-where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
+async fn refuse(mut io: Stream, wait: Duration) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     // An empty SETTINGS frame (the server preface), then GOAWAY with last
     // stream 0 and error ENHANCE_YOUR_CALM (0xb).
@@ -295,11 +293,7 @@ const MAX_PENDING_REFUSALS: usize = 256;
 
 /// Answer a refused connection in a task of its own, or drop it when too
 /// many refusals are already pending on this server.
-fn refuse_bounded<M, I>(shared: &Arc<Shared<M>>, io: I, wait: Duration)
-where
-    M: MakeConnService,
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
+fn refuse_bounded<M: MakeConnService>(shared: &Arc<Shared<M>>, io: Stream, wait: Duration) {
     use std::sync::atomic::Ordering;
     let pending = &shared.core.pending_refusals;
     if pending.fetch_add(1, Ordering::AcqRel) >= MAX_PENDING_REFUSALS {
@@ -354,10 +348,10 @@ pub(crate) fn serve_accepted<M: MakeConnService>(
     match admit(shared, info.client_addr().map(|addr| addr.ip())) {
         Ok(permit) => {
             let info = info.with_budget(&shared.core.body_budget);
-            let serve = serve_connection(Arc::clone(shared), io, info, None);
+            let serve = serve_connection(Arc::clone(shared), Stream::Other(io), info, None);
             spawn_connection(shared, permit, serve);
         }
-        Err(_) => refuse_bounded(shared, io, refusal_wait(shared)),
+        Err(_) => refuse_bounded(shared, Stream::Other(io), refusal_wait(shared)),
     }
 }
 
@@ -425,20 +419,22 @@ pub(crate) async fn accept_loop<M: MakeConnService>(
                             None,
                             none(),
                         );
-                        let serve = serve_connection(Arc::clone(&shared), stream, info, None);
+                        let serve =
+                            serve_connection(Arc::clone(&shared), Stream::Tcp(stream), info, None);
                         spawn_connection(&shared, permit, serve);
                     }
-                    Err(_) => refuse_bounded(&shared, stream, refusal_wait(&shared)),
+                    Err(_) => refuse_bounded(&shared, Stream::Tcp(stream), refusal_wait(&shared)),
                 }
             }
             #[cfg(unix)]
             (Accepted::Unix(stream), _) => match admit(&shared, None) {
                 Ok(permit) => {
                     let info = connection_info(&shared, Transport::Unix, None, None, None, none());
-                    let serve = serve_connection(Arc::clone(&shared), stream, info, None);
+                    let serve =
+                        serve_connection(Arc::clone(&shared), Stream::Unix(stream), info, None);
                     spawn_connection(&shared, permit, serve);
                 }
-                Err(_) => refuse_bounded(&shared, stream, refusal_wait(&shared)),
+                Err(_) => refuse_bounded(&shared, Stream::Unix(stream), refusal_wait(&shared)),
             },
         }
     }
@@ -591,7 +587,7 @@ impl ProxiedConn {
             // As without the header: TLS is refused before its handshake,
             // plain connections get the caps' answer.
             if acceptor.is_none() {
-                refuse_bounded(shared, io, refusal_wait(shared));
+                refuse_bounded(shared, Stream::Other(io), refusal_wait(shared));
             }
             return Ending::Closed;
         };
@@ -606,13 +602,13 @@ impl ProxiedConn {
                 };
                 let info = connection_info(shared, transport, peer, local, Some(tls), Some(header));
                 let io: Box<dyn Io> = Box::new(tls_stream);
-                serve_connection(Arc::clone(shared), io, info, negotiated).await
+                serve_connection(Arc::clone(shared), Stream::Other(io), info, negotiated).await
             }
             #[cfg(not(feature = "tls"))]
             Some(never) => match never {},
             None => {
                 let info = connection_info(shared, transport, peer, local, None, Some(header));
-                serve_connection(Arc::clone(shared), io, info, None).await
+                serve_connection(Arc::clone(shared), Stream::Other(io), info, None).await
             }
         }
     }

@@ -16,6 +16,7 @@ mod proxy;
 mod rewind;
 mod serve_service;
 mod shared;
+mod stream;
 mod strict;
 #[cfg(feature = "tls")]
 mod tls;
