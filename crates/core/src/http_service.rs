@@ -153,15 +153,13 @@ where
     B::Error: Into<BoxError>,
 {
     let connection = request.extensions().get::<ConnectionInfo>().cloned();
+    let (request, body) = match start(server, request, connection) {
+        Start::Answered(response) => return response,
+        Start::Handle(request, body) => (request, body),
+    };
     let (responder, mut pending) = Responder::pair();
     let fallback = BodyBudget::new(None, Duration::ZERO);
-    let mut handler = std::pin::pin!(run_handler(
-        server,
-        request,
-        connection,
-        responder,
-        Some(&fallback)
-    ));
+    let mut handler = std::pin::pin!(handle(server, request, body, responder, Some(fallback)));
     let mut handler_done = false;
     let response = std::future::poll_fn(|cx| {
         if !handler_done && handler.as_mut().poll(cx).is_ready() {
@@ -194,22 +192,28 @@ where
     http::Response::from_parts(head, body.after(frames))
 }
 
-/// Read the body as the server's policy says, build the [`Request`], run
-/// the handler and, when it declines, the missing handler.
-async fn run_handler<T, B>(
+/// What a request needs before its handler runs, found without waiting.
+enum Start<B> {
+    /// Answered already: a WebSocket upgrade the hub decided on.
+    #[cfg_attr(not(feature = "ws"), allow(dead_code))]
+    Answered(http::Response<ResponseBody>),
+    /// The handler's turn: the request (its body not read yet) and the body.
+    Handle(Request, B),
+}
+
+/// Build the [`Request`] from the head, and let the WebSocket hub decide on
+/// an upgrade request. Done in `call`, before the handler's future is made,
+/// so that future carries the request as one pointer, not its head.
+fn start<T, B>(
     server: &T,
     request: http::Request<B>,
     connection: Option<ConnectionInfo>,
-    responder: Responder,
-    fallback: Option<&Arc<BodyBudget>>,
-) where
+) -> Start<B>
+where
     T: AbstractHttpServer,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
 {
     #[cfg_attr(not(feature = "ws"), allow(unused_mut))]
     let (mut head, body) = request.into_parts();
-    let version = head.version;
     // An upgrade request for a server with a hub: take what the upgrade
     // needs out of the head before it becomes the `Request`.
     #[cfg(feature = "ws")]
@@ -224,6 +228,8 @@ async fn run_handler<T, B>(
         }),
         None => None,
     };
+    #[cfg(not(feature = "ws"))]
+    let _ = server;
     let request = match connection {
         Some(connection) => Request::with_connection(head, Bytes::new(), connection),
         None => Request::from_parts(head, Bytes::new()),
@@ -233,17 +239,37 @@ async fn run_handler<T, B>(
         && let crate::websocket::Decision::Respond(response) =
             hub.decide(&request, kind, on_upgrade, source)
     {
-        responder.send_http(response);
-        return;
+        return Start::Answered(response);
     }
+    Start::Handle(request, body)
+}
+
+/// Read the body as the server's policy says, run the handler and, when it
+/// declines, the missing handler. `server` is the server itself or an `Arc`
+/// of it: the future owns what it needs, once.
+async fn handle<T, S, B>(
+    server: S,
+    request: Request,
+    body: B,
+    responder: Responder,
+    fallback: Option<Arc<BodyBudget>>,
+) where
+    T: AbstractHttpServer,
+    S: std::ops::Deref<Target = T>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let server = &*server;
     let request = if body.is_end_stream() {
+        drop(body);
         request
     } else {
+        let version = request.version();
         match server.body_policy(&request) {
             BodyPolicy::Buffer => {
                 // Boxed: only requests with a body pay for it, and the
                 // handler's future stays small for the many without one.
-                let read = match request.connection().budget().or(fallback) {
+                let read = match request.connection().budget().or(fallback.as_ref()) {
                     Some(budget) => Box::pin(read_whole(body, budget)).await,
                     None => {
                         Box::pin(read_whole(body, &BodyBudget::new(None, Duration::ZERO))).await
@@ -402,13 +428,22 @@ impl HttpServiceFuture {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
+        let (request, body) = match start(&*server, request, connection) {
+            Start::Answered(response) => {
+                let (responder, pending) = Responder::pair();
+                responder.send_http(response);
+                return HttpServiceFuture {
+                    handler: None,
+                    pending,
+                };
+            }
+            Start::Handle(request, body) => (request, body),
+        };
         let (responder, pending) = Responder::pair();
         // One allocation per request: the handler's future type cannot be
         // named on stable Rust (it is an `impl Future` of the user's trait
         // impl), and it may have to outlive this future inside the body.
-        let handler: HandlerTask = Box::pin(async move {
-            run_handler(&*server, request, connection, responder, fallback.as_ref()).await;
-        });
+        let handler: HandlerTask = Box::pin(handle(server, request, body, responder, fallback));
         HttpServiceFuture {
             handler: Some(handler),
             pending,

@@ -78,7 +78,10 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
     type Error = Infallible;
     type Future = ConnFuture<LimitsService<M::Service>, http::Request<IncomingBody>>;
 
-    fn call(&self, request: http::Request<Incoming>) -> Self::Future {
+    // `mut` for the upgrade check only: rebinding the request instead would
+    // copy it.
+    #[cfg_attr(not(feature = "ws"), allow(unused_mut))]
+    fn call(&self, mut request: http::Request<Incoming>) -> Self::Future {
         let access = self.activity.access().entry(&request);
         let head = match strict::check(request.version(), request.headers()) {
             Ok(head) => head,
@@ -119,8 +122,6 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
                     .set_body_unread(!http_body::Body::is_end_stream(request.body()));
                 snapshot.keep_alive_header.clone()
             });
-        #[cfg(feature = "ws")]
-        let mut request = request;
         // A possible upgrade (the hub decides): how to tie a socket to this
         // connection. Two field lookups for other requests.
         #[cfg(feature = "ws")]
@@ -162,7 +163,10 @@ pin_project! {
     enum State<S, R> where S: Service<R> {
         /// Refused before the service: this status, with `connection: close`.
         Rejected { status: StatusCode, version: http::Version },
-        NotReady { service: S, request: Option<R> },
+        // Boxed: services are nearly always ready at once, and inline the
+        // service and the request would make every request's future (and
+        // each move of it) as large as they are.
+        NotReady { waiting: Box<(S, Option<R>)> },
         Called { #[pin] future: S::Future },
     }
 }
@@ -230,8 +234,7 @@ impl<S: Service<R>, R> ConnFuture<S, R> {
                 future: service.call(request),
             },
             _ => State::NotReady {
-                service,
-                request: Some(request),
+                waiting: Box::new((service, Some(request))),
             },
         };
         ConnFuture {
@@ -262,8 +265,9 @@ where
                     response.body_mut().set_access(this.access.take());
                     return Poll::Ready(Ok(response));
                 }
-                StateProj::NotReady { service, request } => match ready!(service.poll_ready(cx)) {
+                StateProj::NotReady { waiting } => match ready!(waiting.0.poll_ready(cx)) {
                     Ok(()) => {
+                        let (service, request) = &mut **waiting;
                         let Some(request) = request.take() else {
                             return Poll::Ready(Ok(own_response(
                                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -37,24 +37,30 @@ pin_project! {
         S: Service<R>,
     {
         Decided { #[pin] future: ResponseFuture<S::Future> },
-        Deciding {
-            decision: RateDecision,
-            client: IpAddr,
-            // What the checks after the rate limit answered (they ran in
-            // `call`; a rate refusal still answers first).
-            then: Result<(), Rejection>,
-            call: Option<(S, R)>,
-        },
+        // Boxed: only a shared store's requests wait here, and inline the
+        // service and the request would make every request's future (and
+        // each move of it) as large as they are.
+        Deciding { deciding: Box<Deciding<S, R>> },
     }
+}
+
+/// A request waiting for a shared store's decision.
+struct Deciding<S, R> {
+    decision: RateDecision,
+    client: IpAddr,
+    // What the checks after the rate limit answered (they ran in `call`; a
+    // rate refusal still answers first).
+    then: Result<(), Rejection>,
+    call: Option<(S, R)>,
 }
 
 impl<S: Service<R>, R> std::fmt::Debug for RateFuture<S, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.state {
             State::Decided { .. } => f.write_str("RateFuture::Decided"),
-            State::Deciding { decision, .. } => f
+            State::Deciding { deciding } => f
                 .debug_tuple("RateFuture::Deciding")
-                .field(decision)
+                .field(&deciding.decision)
                 .finish(),
         }
     }
@@ -77,10 +83,12 @@ impl<S: Service<R>, R> RateFuture<S, R> {
     ) -> Self {
         RateFuture {
             state: State::Deciding {
-                decision,
-                client,
-                then,
-                call: Some((service, request)),
+                deciding: Box::new(Deciding {
+                    decision,
+                    client,
+                    then,
+                    call: Some((service, request)),
+                }),
             },
         }
     }
@@ -97,12 +105,13 @@ where
         loop {
             let next = match self.as_mut().project().state.project() {
                 StateProj::Decided { future } => return future.poll(cx),
-                StateProj::Deciding {
-                    decision,
-                    client,
-                    then,
-                    call,
-                } => {
+                StateProj::Deciding { deciding } => {
+                    let Deciding {
+                        decision,
+                        client,
+                        then,
+                        call,
+                    } = &mut **deciding;
                     let verdict = ready!(Pin::new(decision).poll(cx))
                         .map_err(|limited| super::rejection(*client, limited))
                         .and(*then);
