@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -13,6 +14,7 @@ use tokio::sync::watch;
 use super::access::{self, ConnAccess};
 use super::activity::{Activity, Verdict, Watch};
 use super::conn_service::ConnService;
+use super::gate::Gate;
 #[cfg(feature = "http2")]
 use super::h2_exec::{H2Conn, StreamExec};
 use super::make::MakeConnService;
@@ -21,6 +23,16 @@ use super::shared::{Core, Phase, Shared, Snapshot};
 use super::stream::Stream;
 use crate::BoxError;
 use crate::{Configuration, ConnectionInfo};
+
+/// What woke [`drive`].
+enum Event {
+    /// hyper's connection finished.
+    Ended(Result<(), hyper::Error>),
+    /// The server's phase changed (`false`: its sender is gone).
+    Phase(bool),
+    /// The watchdog's tick.
+    Tick,
+}
 
 /// How a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,18 +309,36 @@ fn drive<'a, C: Graceful>(
             graceful = true;
             conn.as_mut().start_graceful_shutdown();
         }
+        // The shutdown watch and the tick are polled only when one of them
+        // woke the task, not at every wake of hyper's connection.
+        let gate = Gate::new();
         loop {
-            tokio::select! {
-                biased;
-                result = conn.as_mut() => {
+            let event = {
+                let mut changed = std::pin::pin!(phase.changed());
+                gate.arm();
+                std::future::poll_fn(|cx| {
+                    if let Poll::Ready(result) = conn.as_mut().poll(cx) {
+                        return Poll::Ready(Event::Ended(result));
+                    }
+                    gate.poll_watchers(cx, |cx| {
+                        if watching && let Poll::Ready(changed) = changed.as_mut().poll(cx) {
+                            return Poll::Ready(Event::Phase(changed.is_ok()));
+                        }
+                        ticker.as_mut().poll(cx).map(|()| Event::Tick)
+                    })
+                })
+                .await
+            };
+            match event {
+                Event::Ended(result) => {
                     if let Err(error) = result {
                         conn_debug!(protocol, %error, "connection ended with an error");
                         activity.access().connection_error(&error);
                     }
                     return Ending::Closed;
                 }
-                changed = phase.changed(), if watching => {
-                    if changed.is_err() {
+                Event::Phase(open) => {
+                    if !open {
                         watching = false;
                         continue;
                     }
@@ -323,7 +353,7 @@ fn drive<'a, C: Graceful>(
                         Phase::Closing => return Ending::Cut,
                     }
                 }
-                () = ticker.as_mut() => {
+                Event::Tick => {
                     ticker.as_mut().reset(tokio::time::Instant::now() + tick);
                     if !shared.is_current(&snapshot) {
                         snapshot = shared.snapshot();
@@ -345,15 +375,24 @@ fn drive<'a, C: Graceful>(
                         // Still open a keep-alive period after GOAWAY: close.
                         Verdict::Idle => return Ending::Closed,
                         Verdict::BodyStall => {
-                            conn_debug!(protocol, "no request body bytes within the body-idle timeout: failing the bodies (408)");
+                            conn_debug!(
+                                protocol,
+                                "no request body bytes within the body-idle timeout: failing the bodies (408)"
+                            );
                             activity.cut_bodies();
                         }
                         Verdict::BodyTooSlow => {
-                            conn_debug!(protocol, "request bodies slower than the minimum rate: failing them (408)");
+                            conn_debug!(
+                                protocol,
+                                "request bodies slower than the minimum rate: failing them (408)"
+                            );
                             activity.cut_bodies();
                         }
                         Verdict::ResponseTooSlow => {
-                            conn_debug!(protocol, "the client takes responses slower than the minimum rate: closing");
+                            conn_debug!(
+                                protocol,
+                                "the client takes responses slower than the minimum rate: closing"
+                            );
                             if protocol == Protocol::Http1 || cutting {
                                 return Ending::Closed;
                             }
@@ -364,13 +403,21 @@ fn drive<'a, C: Graceful>(
                             conn.as_mut().start_graceful_shutdown();
                         }
                         Verdict::WriteStall => {
-                            conn_debug!(protocol, "the client took no response bytes within the write-stall timeout: closing");
+                            conn_debug!(
+                                protocol,
+                                "the client took no response bytes within the write-stall timeout: closing"
+                            );
                             return Ending::Closed;
                         }
                         Verdict::HeadTimeout => {
-                            conn_debug!(protocol, "request head not complete within the timeout: closing");
+                            conn_debug!(
+                                protocol,
+                                "request head not complete within the timeout: closing"
+                            );
                             // A slowloris cut: counted with the body timeouts.
-                            shared.counters.refused(postern_limits::RefusalReason::Timeout);
+                            shared
+                                .counters
+                                .refused(postern_limits::RefusalReason::Timeout);
                             return Ending::Closed;
                         }
                     }

@@ -7,6 +7,7 @@ mod activity;
 mod body;
 mod conn;
 mod conn_service;
+mod gate;
 #[cfg(feature = "http2")]
 mod h2_exec;
 mod incoming;
