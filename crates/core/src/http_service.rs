@@ -456,10 +456,13 @@ impl Future for HttpServiceFuture {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        if let Some(handler) = &mut this.handler
-            && handler.as_mut().poll(cx).is_ready()
+        // Out of its slot while polled: a handler that panics is dropped
+        // with the unwinding, not handed to `run_to_completion` by `drop`
+        // (polled again, it would only panic a second time).
+        if let Some(mut handler) = this.handler.take()
+            && handler.as_mut().poll(cx).is_pending()
         {
-            this.handler = None;
+            this.handler = Some(handler);
         }
         let response = std::task::ready!(Pin::new(&mut this.pending).poll(cx));
         Poll::Ready(Ok(match this.handler.take() {

@@ -197,11 +197,17 @@ impl http_body::Body for ResponseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, StreamAborted>>> {
         let this = self.get_mut();
-        if let Some(handler) = &mut this.handler {
-            let handler = handler.get_mut().unwrap_or_else(PoisonError::into_inner);
-            if handler.as_mut().poll(cx).is_ready() {
-                this.handler = None;
-            }
+        // Out of its slot while polled, as in the service future: a handler
+        // that panics is not run again when the body is dropped.
+        if let Some(mut slot) = this.handler.take()
+            && slot
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_mut()
+                .poll(cx)
+                .is_pending()
+        {
+            this.handler = Some(slot);
         }
         match &mut this.kind {
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
