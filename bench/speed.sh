@@ -124,7 +124,8 @@ machine="$(nproc) vCPU, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | se
   echo "- **Instructions per request**: each server runs under valgrind's callgrind; after a warm-up"
   echo "  of 500 requests the counters are zeroed, N=$N requests are sent (hey -c 8 for HTTP/1.1,"
   echo "  h2load -c4 -m8 for h2c) and user-space instructions / N are printed (\`../shared/bench/instr.sh\`)."
-  echo "  Kernel work is not counted. The figure does not move between runs, unlike wall-clock time."
+  echo "  Kernel work is not counted. The figure moves by about ±100 between runs (the multi-threaded"
+  echo "  runtime's scheduling), under 1%, where wall-clock time moves by ±20%."
   echo "- **Write calls per request**: \`strace -c -f\` on the server over $WRITES_N requests of"
   echo "  \`h2load -c4 -m16\` (16 pipelined streams on each of 4 connections; \`--h1\`: HTTP/1.1"
   echo "  pipelining), counting write, writev, sendto and sendmsg."
@@ -168,6 +169,10 @@ machine="$(nproc) vCPU, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | se
     echo
     echo "## Server CPU time per request (µs, median), ratio to hyper"
     echo "$cpu_table"
+    echo
+    echo "† = median over fewer rounds: rounds in which other processes on the machine used much"
+    echo "of a core were left out. ⚠ = every round was disturbed that way. These figures move by"
+    echo "±20% between runs on a shared 2-core VM; compare servers within one run only."
   fi
   # What the figures leave unexplained: the profile notes kept beside the script.
   if [[ -f $ROOT/bench/speed-notes.md ]]; then
