@@ -21,6 +21,8 @@ mod serve_service;
 mod shared;
 mod stream;
 mod strict;
+#[cfg(feature = "ws")]
+pub(crate) use strict::has_option;
 #[cfg(feature = "tls")]
 mod tls;
 #[cfg(feature = "ws")]

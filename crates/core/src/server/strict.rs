@@ -89,9 +89,15 @@ pub(crate) fn check(version: Version, headers: &HeaderMap) -> Result<Head, Ambig
 
 /// Whether a `Connection` field value lists the `close` option.
 pub(crate) fn has_close_option(value: &[u8]) -> bool {
+    has_option(value, b"close")
+}
+
+/// Whether a comma-separated field value (`Connection`'s options) lists
+/// `option`, compared without regard to case.
+pub(crate) fn has_option(value: &[u8], option: &[u8]) -> bool {
     value
         .split(|&b| b == b',')
-        .any(|option| option.trim_ascii().eq_ignore_ascii_case(b"close"))
+        .any(|listed| listed.trim_ascii().eq_ignore_ascii_case(option))
 }
 
 /// `uri-host [ ":" port ]` of RFC 3986 (empty allowed, as for an empty

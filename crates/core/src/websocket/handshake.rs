@@ -22,12 +22,10 @@ pub(crate) enum Kind {
 
 /// Whether a comma-separated header holds `token` (ASCII case-insensitive).
 fn has_token(headers: &HeaderMap, name: http::header::HeaderName, token: &[u8]) -> bool {
-    headers.get_all(name).iter().any(|value| {
-        value
-            .as_bytes()
-            .split(|&b| b == b',')
-            .any(|option| option.trim_ascii().eq_ignore_ascii_case(token))
-    })
+    headers
+        .get_all(name)
+        .iter()
+        .any(|value| crate::server::has_option(value.as_bytes(), token))
 }
 
 /// Whether `head` asks for a WebSocket. A field lookup or two for a normal
