@@ -58,9 +58,12 @@ pub(crate) struct Activity {
     /// The bodies waiting for bytes, to wake when they are cut. Locked only
     /// when a body starts waiting or polls again without bytes (never on a
     /// request that arrives whole, nor when a wait ends): the wakers of
-    /// past waits are dropped by the next body that waits alone, so a long
-    /// HTTP/2 connection keeps no more of them than it had bodies waiting
-    /// at once. A stale one woken by a cut only polls its task once more.
+    /// past waits are dropped by the next body that waits alone, or, on an
+    /// HTTP/2 connection whose uploads always overlap, woken and dropped
+    /// once they are more than twice the bodies waiting (a live body polls
+    /// and registers again). So the list stays within about twice the
+    /// bodies waiting at once. A stale waker woken only polls its task once
+    /// more.
     body_wakers: Mutex<Vec<Waker>>,
     /// Bytes the socket took from the connection (what the client made
     /// room for). Counted there alone: a frame hyper pulls is counted again
@@ -140,8 +143,18 @@ impl Activity {
         // Checked under the lock: every other body counted as waiting has
         // counted itself before it pushes its waker, so when this body is
         // the only one counted, every waker there is belongs to a past wait.
-        if self.bodies_waiting.load(Ordering::Acquire) == 1 {
+        let waiting = self.bodies_waiting.load(Ordering::Acquire) as usize;
+        if waiting == 1 {
             wakers.clear();
+        } else if wakers.len() >= 2 * waiting {
+            // Past waits' wakers pile up when some body is always waiting:
+            // wake them all (outside the lock) and keep none; the bodies
+            // still waiting poll again and register anew.
+            let stale = std::mem::take(&mut *wakers);
+            Self::push_waker(&mut wakers, waker);
+            drop(wakers);
+            stale.into_iter().for_each(Waker::wake);
+            return;
         }
         Self::push_waker(&mut wakers, waker);
     }
@@ -561,6 +574,32 @@ mod tests {
         }
         let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         (Waker::from(Arc::new(Count(Arc::clone(&count)))), count)
+    }
+
+    /// Uploads that always overlap on one connection (a body starts waiting
+    /// before the previous one got its bytes, so never one waits alone) keep
+    /// the waker list within twice the bodies waiting, and a body still
+    /// waiting when its waker is dropped is woken to register again.
+    #[test]
+    fn overlapping_waits_keep_the_waker_list_bounded() {
+        let a = Activity::new(false);
+        let (first, first_wakes) = counting_waker();
+        a.body_wait_started(&first);
+        for i in 0..1_000 {
+            a.body_wait_started(&counting_waker().0);
+            // The previous body got its bytes; the first one never does.
+            if i > 0 {
+                a.body_wait_ended();
+            }
+            // At most three bodies wait at once here (the first, the
+            // previous, the new one): twice that many wakers at most.
+            let listed = a.body_wakers.lock().unwrap().len();
+            assert!(listed <= 6, "{listed} wakers for at most 3 bodies waiting");
+        }
+        assert!(
+            first_wakes.load(Ordering::SeqCst) > 0,
+            "the first body, still waiting, was woken to register again"
+        );
     }
 
     /// A body waiting for bytes, then one frame of `bytes`.
