@@ -19,12 +19,16 @@
 //!   but not in parallel on several cores. Different connections still run
 //!   on any worker thread. A handler that needs a core to itself for long
 //!   should spawn its work or use `spawn_blocking`, as in any async task.
-//! - A handler that panics resets its own stream (`RST_STREAM(CANCEL)`, as
-//!   when its task panicked on the runtime); the connection and its other
-//!   streams go on.
+//! - A handler that panics, or a response body or service future that
+//!   panics while polled or dropped, resets its own stream
+//!   (`RST_STREAM(CANCEL)`, as when its task panicked on the runtime); the
+//!   connection and its other streams go on. (A tower service whose `call`
+//!   itself panics takes the connection down, as before: hyper calls it in
+//!   the connection's own poll.)
 //! - Streams still running when the connection ends (the client went, or
-//!   the shutdown deadline passed) go on in a task of their own, so a
-//!   handler is never stopped half-way.
+//!   the shutdown deadline passed) are handed to a task of their own, where
+//!   hyper ends them; a handler of `serve_abstract` (or the router's) still
+//!   runs to completion there, as before.
 //! - A stream's tunnel after an extended `CONNECT` (a WebSocket over
 //!   HTTP/2) runs in a task of its own, as before.
 //!
@@ -279,7 +283,18 @@ impl<F: Future<Output = ()>> Future for Guarded<F> {
             return Poll::Ready(());
         };
         match catch_unwind(AssertUnwindSafe(|| running.poll(cx))) {
-            Ok(poll) => poll,
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(())) => {
+                // Dropped here, under a guard too: a service future or body
+                // whose drop panics ends this stream, not the connection.
+                if catch_unwind(AssertUnwindSafe(|| future.set(None))).is_err() {
+                    tracing::error!(
+                        target: "postern::http2",
+                        "a stream's future panicked when dropped: the connection goes on"
+                    );
+                }
+                Poll::Ready(())
+            }
             Err(panic) => {
                 tracing::error!(
                     target: "postern::http2",
