@@ -546,6 +546,44 @@ mod tests {
 
     /// A stream still running when the connection is dropped goes on in a
     /// task of its own.
+    /// One poll of `conn` with a waker that does nothing.
+    fn poll_once<F: Future>(conn: Pin<&mut F>) -> Poll<F::Output> {
+        conn.poll(&mut Context::from_waker(std::task::Waker::noop()))
+    }
+
+    /// A future that is done at once and panics when dropped.
+    struct PanicsWhenDropped;
+
+    impl Future for PanicsWhenDropped {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            Poll::Ready(())
+        }
+    }
+
+    impl Drop for PanicsWhenDropped {
+        fn drop(&mut self) {
+            panic!("a stream future's drop panics");
+        }
+    }
+
+    /// A finished stream whose drop panics ends only itself: the
+    /// connection's poll does not unwind, and the stream beside it runs.
+    #[tokio::test]
+    async fn a_stream_whose_drop_panics_ends_only_itself() {
+        type Boxed = Pin<Box<dyn Future<Output = ()> + Send>>;
+        let (exec, streams) = StreamExec::new();
+        let finished = Arc::new(AtomicBool::new(false));
+        let done = Arc::clone(&finished);
+        let panicking: Boxed = Box::pin(PanicsWhenDropped);
+        let beside: Boxed = Box::pin(async move { done.store(true, Ordering::SeqCst) });
+        hyper::rt::Executor::execute(&exec, panicking);
+        hyper::rt::Executor::execute(&exec, beside);
+        let mut conn = Box::pin(H2Conn::new(std::future::pending::<()>(), streams));
+        assert!(poll_once(conn.as_mut()).is_pending());
+        assert!(finished.load(Ordering::SeqCst));
+    }
+
     #[tokio::test]
     async fn streams_outlive_a_dropped_connection() {
         let (exec, streams) = StreamExec::new();
@@ -557,12 +595,7 @@ mod tests {
             done.store(true, Ordering::SeqCst);
         });
         let mut conn = Box::pin(H2Conn::new(std::future::pending::<()>(), streams));
-        let waker = std::task::Waker::noop();
-        assert!(
-            conn.as_mut()
-                .poll(&mut Context::from_waker(waker))
-                .is_pending()
-        );
+        assert!(poll_once(conn.as_mut()).is_pending());
         drop(conn);
         tx.send(()).expect("the stream is alive");
         for _ in 0..8 {
@@ -587,12 +620,7 @@ mod tests {
         });
         hyper::rt::Executor::execute(&exec, outer);
         let mut conn = Box::pin(H2Conn::new(std::future::pending::<()>(), streams));
-        let waker = std::task::Waker::noop();
-        assert!(
-            conn.as_mut()
-                .poll(&mut Context::from_waker(waker))
-                .is_pending()
-        );
+        assert!(poll_once(conn.as_mut()).is_pending());
         assert!(!finished.load(Ordering::SeqCst), "not run in place");
         tokio::task::yield_now().await;
         assert!(finished.load(Ordering::SeqCst));
