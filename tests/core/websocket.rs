@@ -634,8 +634,18 @@ async fn a_message_over_the_size_limit_is_closed_with_1009() {
         .expect("a message")
         .expect("ok");
     assert_eq!(fits.as_text().map(str::len), Some(16));
+    assert_too_big_closes_1009(&mut client, &mut socket, vec![0u8; 17]).await;
+}
+
+/// `message` over the size limit: the application's `recv` fails with
+/// `is_message_too_big`, the client gets close 1009, and both ends end.
+async fn assert_too_big_closes_1009(
+    client: &mut WebSocketStream<TcpStream>,
+    socket: &mut postern_core::websocket::WebSocket,
+    message: Vec<u8>,
+) {
     client
-        .send(tokio_websockets::Message::binary(vec![0u8; 17]))
+        .send(tokio_websockets::Message::binary(message))
         .await
         .expect("send");
     let error = within("recv", socket.recv())
@@ -643,10 +653,10 @@ async fn a_message_over_the_size_limit_is_closed_with_1009() {
         .expect("an item")
         .expect_err("too big");
     assert!(error.is_message_too_big(), "{error}");
-    let (code, _reason) = close_frame(&mut client).await;
+    let (code, _reason) = close_frame(client).await;
     assert_eq!(code, 1009);
     assert!(within("client end", client.next()).await.is_none());
-    assert_ends(&mut socket).await;
+    assert_ends(socket).await;
 }
 
 #[tokio::test]
@@ -675,19 +685,7 @@ async fn a_fragmented_message_over_the_size_limit_is_closed_with_1009() {
         .expect("a message")
         .expect("ok");
     assert_eq!(fits.as_bytes().len(), 16);
-    client
-        .send(tokio_websockets::Message::binary(vec![2u8; 17]))
-        .await
-        .expect("send");
-    let error = within("recv", socket.recv())
-        .await
-        .expect("an item")
-        .expect_err("too big");
-    assert!(error.is_message_too_big(), "{error}");
-    let (code, _reason) = close_frame(&mut client).await;
-    assert_eq!(code, 1009);
-    assert!(within("client end", client.next()).await.is_none());
-    assert_ends(&mut socket).await;
+    assert_too_big_closes_1009(&mut client, &mut socket, vec![2u8; 17]).await;
 }
 
 #[tokio::test]
