@@ -145,22 +145,32 @@ mod tests {
             ("/s?page=1", Err((400, None, "query: missing field `q`"))),
         ];
         for (uri, expected) in table {
-            let got = Query::<Search>::from_request(&request(uri, None, ""))
-                .map(|Query(s)| s)
-                .map_err(|r| {
-                    (
-                        r.status().as_u16(),
-                        r.field().map(str::to_owned),
-                        r.message().to_owned(),
-                    )
-                });
-            let expected = match expected {
-                Ok(s) => Ok(search(&s.q, s.page, s.exact)),
-                Err((status, field, message)) => {
-                    Err((*status, field.map(str::to_owned), (*message).to_owned()))
-                }
-            };
-            assert_eq!(got, expected, "{uri}");
+            let got = Query::<Search>::from_request(&request(uri, None, "")).map(|Query(s)| s);
+            assert_eq!(outcome(got), owned(expected), "{uri}");
+        }
+    }
+
+    /// What a client sees of an input: the value, or the status, field and
+    /// message of its refusal.
+    type Outcome = Result<Search, (u16, Option<String>, String)>;
+
+    fn outcome(got: Result<Search, InputRejection>) -> Outcome {
+        got.map_err(|r| {
+            (
+                r.status().as_u16(),
+                r.field().map(str::to_owned),
+                r.message().to_owned(),
+            )
+        })
+    }
+
+    /// A table row's expectation as an [`Outcome`].
+    fn owned(expected: &Result<Search, Refusal>) -> Outcome {
+        match expected {
+            Ok(s) => Ok(search(&s.q, s.page, s.exact)),
+            Err((status, field, message)) => {
+                Err((*status, field.map(str::to_owned), (*message).to_owned()))
+            }
         }
     }
 
@@ -204,22 +214,8 @@ mod tests {
             (form, "", Err((422, None, "form body: missing field `q`"))),
         ];
         for (mime, body, expected) in table {
-            let got = Form::<Search>::from_request(&request("/", *mime, body))
-                .map(|Form(s)| s)
-                .map_err(|r| {
-                    (
-                        r.status().as_u16(),
-                        r.field().map(str::to_owned),
-                        r.message().to_owned(),
-                    )
-                });
-            let expected = match expected {
-                Ok(s) => Ok(search(&s.q, s.page, s.exact)),
-                Err((status, field, message)) => {
-                    Err((*status, field.map(str::to_owned), (*message).to_owned()))
-                }
-            };
-            assert_eq!(got, expected, "{mime:?} {body}");
+            let got = Form::<Search>::from_request(&request("/", *mime, body)).map(|Form(s)| s);
+            assert_eq!(outcome(got), owned(expected), "{mime:?} {body}");
         }
     }
 }
