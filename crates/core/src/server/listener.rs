@@ -230,7 +230,7 @@ fn connection_info<M>(
         None => info,
     };
     #[cfg(not(feature = "proxy-protocol"))]
-    let () = proxied;
+    let NotProxied = proxied;
     info.with_budget(&shared.core.body_budget)
 }
 
@@ -238,7 +238,13 @@ fn connection_info<M>(
 #[cfg(feature = "proxy-protocol")]
 type Proxied = Option<crate::ProxyHeader>;
 #[cfg(not(feature = "proxy-protocol"))]
-type Proxied = ();
+type Proxied = NotProxied;
+
+/// What a connection carries of a PROXY header without the feature: nothing
+/// (a type of its own rather than `()`, which clippy refuses as an argument).
+#[cfg(not(feature = "proxy-protocol"))]
+#[derive(Default)]
+struct NotProxied;
 
 /// The raw HTTP/1.1 bytes of the accept loop's 429: the same empty refusal
 /// every layer sends, written before hyper is involved.
