@@ -590,6 +590,83 @@ smuggling! {
         "GET /hello HTTP/1.1\r\nHost: a/b\r\n\r\n" => Then::PosternRefuses;
     a_host_with_a_user:
         "GET /hello HTTP/1.1\r\nHost: user@a\r\n\r\n" => Then::PosternRefuses;
+    a_host_whose_brackets_hold_no_ip_address:
+        "GET /hello HTTP/1.1\r\nHost: [hello]:80\r\n\r\n" => Then::PosternRefuses;
+    a_host_with_an_empty_ipv6_zone:
+        "GET /hello HTTP/1.1\r\nHost: [fe80::1%25]\r\n\r\n" => Then::PosternRefuses;
+    // The target's form against its method
+    an_asterisk_target_on_get:
+        "GET * HTTP/1.1\r\nHost: a\r\n\r\n" => Then::PosternRefuses;
+    an_authority_target_on_get:
+        "GET a:80 HTTP/1.1\r\nHost: a:80\r\n\r\n" => Then::PosternRefuses;
+    a_target_of_no_form:
+        "GET hello HTTP/1.1\r\nHost: a\r\n\r\n" => Then::PosternRefuses;
+    connect_with_an_origin_form_target:
+        "CONNECT /hello HTTP/1.1\r\nHost: a\r\n\r\n" => Then::PosternRefuses;
+    connect_with_an_absolute_form_target:
+        "CONNECT http://a:80/hello HTTP/1.1\r\nHost: a:80\r\n\r\n" => Then::PosternRefuses;
+    an_absolute_form_target_with_a_user:
+        "GET http://user@a/hello HTTP/1.1\r\nHost: a\r\n\r\n" => Then::PosternRefuses;
+    an_absolute_form_target_with_a_user_and_password:
+        "GET http://user:pw@a/hello HTTP/1.1\r\nHost: a\r\n\r\n" => Then::PosternRefuses;
+}
+
+/// The unusual but well-formed heads next to the refused ones above reach
+/// the handler: `OPTIONS *`, an authority-form `CONNECT` (declined: 404),
+/// an absolute-form target (its authority wins over `Host`), IP-literal
+/// hosts; each gets exactly this status and body, on a connection kept open.
+#[tokio::test]
+async fn well_formed_unusual_targets_and_hosts_reach_the_handler() {
+    bounded(async {
+        let attacked = Attacked::start(postern_core::Configuration::default()).await;
+        let cases: &[(&str, &str, &[u8])] = &[
+            (
+                "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
+                "HTTP/1.1 404 Not Found",
+                b"",
+            ),
+            (
+                "CONNECT a:80 HTTP/1.1\r\nHost: a:80\r\n\r\n",
+                "HTTP/1.1 404 Not Found",
+                b"",
+            ),
+            (
+                "GET http://b/hello HTTP/1.1\r\nHost: a\r\n\r\n",
+                "HTTP/1.1 200 OK",
+                b"hello",
+            ),
+            (
+                "GET /hello HTTP/1.1\r\nHost: [::1]:80\r\n\r\n",
+                "HTTP/1.1 200 OK",
+                b"hello",
+            ),
+            (
+                "GET /hello HTTP/1.1\r\nHost: [::ffff:127.0.0.1]\r\n\r\n",
+                "HTTP/1.1 200 OK",
+                b"hello",
+            ),
+            (
+                "GET /hello HTTP/1.1\r\nHost: [fe80::1%25eth0]\r\n\r\n",
+                "HTTP/1.1 200 OK",
+                b"hello",
+            ),
+            (
+                "GET /hello HTTP/1.1\r\nHost: [v1.a]\r\n\r\n",
+                "HTTP/1.1 200 OK",
+                b"hello",
+            ),
+        ];
+        for (n, (request, status_line, body)) in cases.iter().enumerate() {
+            let _case = case(request.escape_debug());
+            let mut raw = Raw::connect(attacked.addr).await;
+            let response = raw.roundtrip(*request).await;
+            assert_eq!(response.status_line, *status_line, "{response:?}");
+            assert_eq!(response.body, *body, "{response:?}");
+            assert_eq!(response.header("connection"), Some("keep-alive"));
+            assert_eq!(attacked.calls(), n + 1, "the handler ran");
+        }
+    })
+    .await;
 }
 
 /// Bare LF line endings are accepted (httparse is lenient, RFC 9112 §2.2

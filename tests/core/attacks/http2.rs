@@ -541,3 +541,92 @@ async fn a_settings_flood_is_answered_in_order_and_the_connection_still_serves()
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------
+// Heads h2 lets through that name the host twice or take the wrong form
+
+/// Each head on its own stream of one h2c connection: the ambiguous ones
+/// get exactly `:status 400`, `content-length: 0`, `content-type:
+/// application/x-empty` (and `date`), END_STREAM on the HEADERS, no reset
+/// and no handler; the well-formed ones next to them are served. The
+/// connection serves every stream in turn: a refusal ends its stream only.
+#[tokio::test]
+async fn ambiguous_hosts_and_target_forms_get_400_on_their_stream() {
+    bounded(async {
+        let attacked = Attacked::start(Configuration::default()).await;
+        let mut conn = h2c(attacked.addr).await;
+        let hello = |authority: &'static str| {
+            vec![
+                (":method", "GET"),
+                (":scheme", "http"),
+                (":authority", authority),
+                (":path", "/hello"),
+            ]
+        };
+        let without_authority = vec![(":method", "GET"), (":scheme", "http"), (":path", "/hello")];
+        let with = |mut fields: Vec<(&'static str, &'static str)>,
+                    more: &[(&'static str, &'static str)]| {
+            fields.extend_from_slice(more);
+            fields
+        };
+        // (fields, refused)
+        let cases: Vec<(Vec<(&str, &str)>, bool)> = vec![
+            (with(hello("a"), &[("host", "b")]), true),
+            (with(hello("a:80"), &[("host", "a")]), true),
+            (with(hello("a"), &[("host", "a"), ("host", "a")]), true),
+            (
+                with(without_authority.clone(), &[("host", "a"), ("host", "b")]),
+                true,
+            ),
+            (
+                with(without_authority.clone(), &[("host", "[hello]")]),
+                true,
+            ),
+            (hello("user@a"), true),
+            (hello("user:pw@a:80"), true),
+            (
+                vec![
+                    (":method", "GET"),
+                    (":scheme", "http"),
+                    (":authority", "a"),
+                    (":path", "*"),
+                ],
+                true,
+            ),
+            (hello("a"), false),
+            (with(hello("a:80"), &[("host", "A:80")]), false),
+            (with(without_authority.clone(), &[("host", "a")]), false),
+            (without_authority, false),
+        ];
+        let mut served = 0;
+        for (i, (fields, refused)) in cases.iter().enumerate() {
+            let _case = crate::support::case(format!("{fields:?}"));
+            let stream = 1 + 2 * i as u32;
+            conn.send_headers(stream, &header_block(fields), true).await;
+            let response = conn.response(stream).await;
+            assert_eq!(response.reset, None, "{response:?}");
+            assert!(response.ended, "{response:?}");
+            if *refused {
+                assert_eq!(response.status(), 400, "{response:?}");
+                assert_eq!(
+                    response.fields_but_date(),
+                    [
+                        ("content-length", "0"),
+                        ("content-type", "application/x-empty"),
+                    ]
+                );
+                assert_eq!(response.body, b"");
+            } else {
+                served += 1;
+                assert_eq!(response.status(), 200, "{response:?}");
+                assert_eq!(response.body, b"hello");
+            }
+            assert_eq!(
+                attacked.calls(),
+                served,
+                "the handler ran for the served only"
+            );
+        }
+    })
+    .await;
+}

@@ -83,7 +83,12 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
     #[cfg_attr(not(feature = "ws"), allow(unused_mut))]
     fn call(&self, mut request: http::Request<Incoming>) -> Self::Future {
         let access = self.activity.access().entry(&request);
-        let head = match strict::check(request.version(), request.headers()) {
+        let head = match strict::check(
+            request.method(),
+            request.uri(),
+            request.version(),
+            request.headers(),
+        ) {
             Ok(head) => head,
             Err(ambiguity) => {
                 tracing::debug!(

@@ -3,7 +3,7 @@
 //! about where a request ends, and these are the heads on which they can.
 
 use http::header::{CONNECTION, HOST, TRANSFER_ENCODING};
-use http::{HeaderMap, Version};
+use http::{HeaderMap, Method, Uri, Version};
 
 /// Why a request was refused as ambiguous.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +16,20 @@ pub(crate) enum Ambiguity {
     /// A transfer coding other than exactly `chunked` (hyper accepts
     /// `gzip, chunked` and hands the handler undecoded bytes).
     TransferCoding,
+    /// A request target in a form its method cannot have (RFC 9112 §3.2):
+    /// `*` but for `OPTIONS`, an authority alone but for `CONNECT` (and
+    /// anything else for an HTTP/1 `CONNECT`), a target that is none of
+    /// the four forms (`GET abc`). Routers would otherwise see an empty or
+    /// `*` path and each guess differently.
+    TargetForm,
+    /// A target authority with a user part (`http://user@host/`, or an
+    /// HTTP/2 `:authority` of `user@host`): RFC 9110 §4.2.4 says to treat it
+    /// as an error, and it is a classic way to disguise a host.
+    UserInfo,
+    /// An HTTP/2 `Host` field that is not the `:authority` (RFC 9113
+    /// §8.3.1): two names for the host, which a proxy and the server may
+    /// each pick differently.
+    HostMismatch,
 }
 
 impl Ambiguity {
@@ -25,6 +39,9 @@ impl Ambiguity {
             Ambiguity::DuplicateHost => "more than one Host header",
             Ambiguity::InvalidHost => "Host is not host[:port]",
             Ambiguity::TransferCoding => "Transfer-Encoding other than chunked",
+            Ambiguity::TargetForm => "request target in a form its method cannot have",
+            Ambiguity::UserInfo => "user part in the target's authority",
+            Ambiguity::HostMismatch => "HTTP/2 Host differs from :authority",
         }
     }
 }
@@ -39,17 +56,24 @@ pub(crate) struct Head {
     pub(crate) chunked: bool,
 }
 
-/// Check an HTTP/1 head for ambiguity (HTTP/2 heads pass unread), reading
-/// its fields once: a pass over the few fields of a usual request costs
-/// less than a hashed lookup for each name the connection asks about.
-/// HTTP/2 requests are framed unambiguously.
+/// Check a head for ambiguity, reading an HTTP/1 head's fields once: a pass
+/// over the few fields of a usual request costs less than a hashed lookup
+/// for each name the connection asks about. HTTP/2 requests are framed
+/// unambiguously, and h2 has checked their pseudo-fields; what is left is
+/// the target's form and the host's names, one hashed lookup.
 ///
 /// `Content-Length` together with `Transfer-Encoding` is not visible here:
 /// hyper drops the `Content-Length`, reads the body as chunked and closes the
 /// connection after the response, so no smuggled request is ever parsed.
-pub(crate) fn check(version: Version, headers: &HeaderMap) -> Result<Head, Ambiguity> {
+pub(crate) fn check(
+    method: &Method,
+    uri: &Uri,
+    version: Version,
+    headers: &HeaderMap,
+) -> Result<Head, Ambiguity> {
+    check_target(method, uri, version)?;
     if version != Version::HTTP_11 && version != Version::HTTP_10 {
-        return Ok(Head::default());
+        return check_http2_host(uri, headers).map(|()| Head::default());
     }
     let mut head = Head::default();
     let (mut hosts, mut host) = (0u32, None);
@@ -87,6 +111,57 @@ pub(crate) fn check(version: Version, headers: &HeaderMap) -> Result<Head, Ambig
     Ok(head)
 }
 
+/// The target's form against its method (RFC 9112 §3.2, RFC 9113 §8.3.1),
+/// and no user part in its authority. The usual origin-form target costs one
+/// byte compare.
+fn check_target(method: &Method, uri: &Uri, version: Version) -> Result<(), Ambiguity> {
+    let path = uri.path().as_bytes();
+    let form_ok = if *method == Method::CONNECT && version != Version::HTTP_2 {
+        // HTTP/1 CONNECT: authority-form only. (HTTP/2's extended CONNECT
+        // carries a path; h2 checks its pseudo-fields.)
+        uri.scheme().is_none() && uri.authority().is_some() && path.is_empty()
+    } else {
+        match path.first() {
+            Some(b'/') => true,
+            Some(b'*') => path.len() == 1 && *method == Method::OPTIONS,
+            _ => false,
+        }
+    };
+    if !form_ok {
+        return Err(Ambiguity::TargetForm);
+    }
+    match uri.authority() {
+        Some(authority) if authority.as_str().contains('@') => Err(Ambiguity::UserInfo),
+        _ => Ok(()),
+    }
+}
+
+/// An HTTP/2 `Host` field, if any: exactly one, and the same name as the
+/// `:authority` when there is one (compared without regard to case), or a
+/// valid `host[:port]` when there is not.
+fn check_http2_host(uri: &Uri, headers: &HeaderMap) -> Result<(), Ambiguity> {
+    let mut hosts = headers.get_all(HOST).iter();
+    let Some(host) = hosts.next() else {
+        return Ok(());
+    };
+    if hosts.next().is_some() {
+        return Err(Ambiguity::DuplicateHost);
+    }
+    match uri.authority() {
+        Some(authority)
+            if !authority
+                .as_str()
+                .as_bytes()
+                .eq_ignore_ascii_case(host.as_bytes()) =>
+        {
+            Err(Ambiguity::HostMismatch)
+        }
+        Some(_) => Ok(()),
+        None if is_valid_host(host.as_bytes()) => Ok(()),
+        None => Err(Ambiguity::InvalidHost),
+    }
+}
+
 /// Whether a `Connection` field value lists the `close` option.
 pub(crate) fn has_close_option(value: &[u8]) -> bool {
     has_option(value, b"close")
@@ -108,11 +183,7 @@ fn is_valid_host(host: &[u8]) -> bool {
         let Some(end) = literal.iter().position(|&b| b == b']') else {
             return false;
         };
-        let inside = &literal[..end];
-        let inside_ok = inside.iter().enumerate().all(|(i, &b)| {
-            b == b':' || is_reg_name_byte(b) || (b == b'%' && is_pct_encoded(&inside[i..]))
-        });
-        if inside.is_empty() || !inside_ok {
+        if !is_ip_literal(&literal[..end]) {
             return false;
         }
         match &literal[end + 1..] {
@@ -133,6 +204,39 @@ fn is_valid_host(host: &[u8]) -> bool {
             .enumerate()
             .all(|(i, &b)| is_reg_name_byte(b) || (b == b'%' && is_pct_encoded(&name[i..])));
     name_ok && port.iter().all(u8::is_ascii_digit)
+}
+
+/// What is between the brackets of an IP-literal (RFC 3986 §3.2.2, RFC
+/// 6874): an IPv6 address with an optional `%25` zone of unreserved and
+/// percent-encoded bytes, or `v` hex `.` and unreserved / sub-delims / `:`.
+/// Anything else (`[zz]`) is a name in disguise.
+fn is_ip_literal(inside: &[u8]) -> bool {
+    if let [b'v' | b'V', rest @ ..] = inside {
+        let Some(dot) = rest.iter().position(|&b| b == b'.') else {
+            return false;
+        };
+        let (version, tail) = (&rest[..dot], &rest[dot + 1..]);
+        return !version.is_empty()
+            && version.iter().all(u8::is_ascii_hexdigit)
+            && !tail.is_empty()
+            && tail.iter().all(|&b| b == b':' || is_reg_name_byte(b));
+    }
+    let (address, zone) = match inside.windows(3).position(|w| w == b"%25") {
+        Some(at) => (&inside[..at], Some(&inside[at + 3..])),
+        None => (inside, None),
+    };
+    let zone_ok = zone.is_none_or(|zone| {
+        !zone.is_empty()
+            && zone.iter().enumerate().all(|(i, &b)| {
+                (b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+                    || (b == b'%' && is_pct_encoded(&zone[i..]))
+            })
+    });
+    zone_ok
+        && std::str::from_utf8(address)
+            .ok()
+            .and_then(|address| address.parse::<std::net::Ipv6Addr>().ok())
+            .is_some()
 }
 
 /// unreserved / sub-delims (`%` is checked apart, by [`is_pct_encoded`]).
@@ -228,6 +332,11 @@ mod tests {
             ),
             (Version::HTTP_2, &[], Ok(())),
             (
+                Version::HTTP_2,
+                &[("host", "a"), ("host", "a")],
+                Err(Ambiguity::DuplicateHost),
+            ),
+            (
                 Version::HTTP_11,
                 &[("host", "a b")],
                 Err(Ambiguity::InvalidHost),
@@ -292,7 +401,11 @@ mod tests {
                     http::HeaderValue::from_bytes(v.as_bytes()).expect("value"),
                 );
             }
-            assert_eq!(check(Version::HTTP_11, &map), Ok(*expected), "{headers:?}");
+            assert_eq!(
+                check(&Method::GET, &origin(), Version::HTTP_11, &map),
+                Ok(*expected),
+                "{headers:?}"
+            );
         }
     }
 
@@ -320,6 +433,8 @@ mod tests {
             "[::1]",
             "[::1]:8443",
             "[fe80::1%25eth0]",
+            "[::ffff:1.2.3.4]",
+            "[v1.x:y]",
             "xn--bcher-kva.example",
             "a_b~c",
             "a%20b",
@@ -341,6 +456,12 @@ mod tests {
             "[::1]x",
             "[::1]:x",
             "[::1]:80:",
+            "[zz]",
+            "[a.b]",
+            "[::1%25]",
+            "[1:2:3:4:5:6:7:8:9]",
+            "[v.x]",
+            "[v1.]",
             "%zz",
             "a%2",
             "é.com",
@@ -371,9 +492,101 @@ mod tests {
                 );
             }
             assert_eq!(
-                check(version, &map).map(|_| ()),
+                check(&Method::GET, &origin(), version, &map).map(|_| ()),
                 expected,
                 "{version:?} {headers:?}"
+            );
+        }
+    }
+
+    fn origin() -> Uri {
+        Uri::from_static("/")
+    }
+
+    #[test]
+    fn target_form_table() {
+        const HTTP_10: Version = Version::HTTP_10;
+        const HTTP_11: Version = Version::HTTP_11;
+        const HTTP_2: Version = Version::HTTP_2;
+        let host = [("host", "a:80")];
+        let cases: &[(Method, &str, Version, Result<(), Ambiguity>)] = &[
+            (Method::GET, "/", HTTP_11, Ok(())),
+            (Method::GET, "/a?b", HTTP_10, Ok(())),
+            (Method::GET, "http://a:80/x", HTTP_11, Ok(())),
+            (Method::GET, "http://a:80", HTTP_11, Ok(())),
+            (Method::OPTIONS, "*", HTTP_11, Ok(())),
+            (Method::CONNECT, "a:80", HTTP_11, Ok(())),
+            (Method::GET, "*", HTTP_11, Err(Ambiguity::TargetForm)),
+            (Method::POST, "*", HTTP_2, Err(Ambiguity::TargetForm)),
+            (Method::GET, "a:80", HTTP_11, Err(Ambiguity::TargetForm)),
+            (Method::GET, "abc", HTTP_11, Err(Ambiguity::TargetForm)),
+            (Method::CONNECT, "/", HTTP_11, Err(Ambiguity::TargetForm)),
+            (
+                Method::CONNECT,
+                "http://a:80/",
+                HTTP_11,
+                Err(Ambiguity::TargetForm),
+            ),
+            (Method::CONNECT, "*", HTTP_11, Err(Ambiguity::TargetForm)),
+            (Method::CONNECT, "http://a:80/chat", HTTP_2, Ok(())),
+            (
+                Method::GET,
+                "http://u@a:80/",
+                HTTP_11,
+                Err(Ambiguity::UserInfo),
+            ),
+            (
+                Method::GET,
+                "http://u:p@a:80/",
+                HTTP_11,
+                Err(Ambiguity::UserInfo),
+            ),
+            (Method::CONNECT, "u@a:80", HTTP_11, Err(Ambiguity::UserInfo)),
+        ];
+        for (method, target, version, expected) in cases {
+            let uri: Uri = target.parse().expect("a target");
+            let mut map = HeaderMap::new();
+            if *version != HTTP_2 {
+                for (k, v) in host {
+                    map.append(k, http::HeaderValue::from_static(v));
+                }
+            }
+            assert_eq!(
+                check(method, &uri, *version, &map).map(|_| ()),
+                *expected,
+                "{method} {target} {version:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn http2_host_table() {
+        let cases: &[(&str, &[&str], Result<(), Ambiguity>)] = &[
+            ("http://a:80/", &[], Ok(())),
+            ("http://a:80/", &["a:80"], Ok(())),
+            ("http://a:80/", &["A:80"], Ok(())),
+            ("http://a:80/", &["b:80"], Err(Ambiguity::HostMismatch)),
+            ("http://a:80/", &["a"], Err(Ambiguity::HostMismatch)),
+            (
+                "http://a:80/",
+                &["a:80", "a:80"],
+                Err(Ambiguity::DuplicateHost),
+            ),
+            ("/", &["a"], Ok(())),
+            ("/", &["a", "b"], Err(Ambiguity::DuplicateHost)),
+            ("/", &["a b"], Err(Ambiguity::InvalidHost)),
+            ("/", &[], Ok(())),
+        ];
+        for (target, hosts, expected) in cases {
+            let uri: Uri = target.parse().expect("a target");
+            let mut map = HeaderMap::new();
+            for host in *hosts {
+                map.append(HOST, http::HeaderValue::from_static(host));
+            }
+            assert_eq!(
+                check(&Method::GET, &uri, Version::HTTP_2, &map).map(|_| ()),
+                *expected,
+                "{target} {hosts:?}"
             );
         }
     }
