@@ -288,6 +288,18 @@ async fn handle<T, S, B>(
                 }
             }
             BodyPolicy::Stream => request.with_body_stream(BodyStream::new(body)),
+            // An HTTP/1 chunked body is read through first, unkept: its
+            // framing can be malformed (a bad chunk size, a bare LF), and a
+            // malformed request gets 400 before any handler runs.
+            BodyPolicy::Discard
+                if version != http::Version::HTTP_2 && body.size_hint().exact().is_none() =>
+            {
+                if let Err(error) = Box::pin(skip_whole(body)).await {
+                    responder.send_http(body_error_response(error, version));
+                    return;
+                }
+                request
+            }
             // Dropped unread, now rather than after the handler: hyper skips
             // it or closes the connection.
             BodyPolicy::Discard => {
@@ -299,6 +311,19 @@ async fn handle<T, S, B>(
     if let Handled::No(responder) = server.handle_request(&request, responder).await {
         server.missing_handler(&request, responder).await;
     }
+}
+
+/// Read `body` to its end, keeping nothing: only whether it was well formed.
+async fn skip_whole<B>(body: B) -> Result<(), BoxError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let mut body = std::pin::pin!(body);
+    while let Some(frame) = body.frame().await {
+        frame.map_err(Into::into)?;
+    }
+    Ok(())
 }
 
 /// Why a body could not be buffered.

@@ -29,7 +29,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use postern_core::config::Timeouts;
-use postern_core::{AbstractHttpServer, Configuration, Handled, Request, Responder};
+use postern_core::{AbstractHttpServer, BodyPolicy, Configuration, Handled, Request, Responder};
 
 use crate::support::{Raw, RawResponse, Running, start_with};
 
@@ -60,13 +60,22 @@ async fn bounded(test: impl Future<Output = ()>) {
 /// - `/echo`: the request body;
 /// - `/len`: the request body's length, as text;
 /// - `/big`: 32 MiB of `x` as one body;
-/// - `/big-chunks`: the same 32 MiB streamed in 64 KiB chunks.
+/// - `/big-chunks`: the same 32 MiB streamed in 64 KiB chunks;
+/// - `/ignore`: `ignored`, its body discarded unkept ([`BodyPolicy::Discard`]).
 #[derive(Debug, Clone, Default)]
 struct Target {
     calls: Arc<AtomicUsize>,
 }
 
 impl AbstractHttpServer for Target {
+    fn body_policy(&self, request: &Request) -> BodyPolicy {
+        if request.path() == "/ignore" {
+            BodyPolicy::Discard
+        } else {
+            BodyPolicy::Buffer
+        }
+    }
+
     async fn handle_request(&self, request: &Request, responder: Responder) -> Handled {
         if request.path() != "/normal" {
             self.calls.fetch_add(1, Ordering::SeqCst);
@@ -77,6 +86,7 @@ impl AbstractHttpServer for Target {
         match request.path() {
             "/normal" => text(responder, "normal".to_owned()),
             "/hello" => text(responder, "hello".to_owned()),
+            "/ignore" => text(responder, "ignored".to_owned()),
             "/echo" => responder.write(request.body().clone(), HeaderMap::new(), StatusCode::OK),
             "/len" => text(responder, request.body().len().to_string()),
             "/big" => responder.write(

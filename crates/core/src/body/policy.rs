@@ -16,8 +16,10 @@ pub enum BodyPolicy {
     /// chunk by chunk, with back-pressure; nothing is buffered beyond the
     /// current chunk.
     Stream,
-    /// Do not read it: [`Request::body`](crate::Request::body) is empty. The
-    /// server skips the bytes so an HTTP/1 connection can carry on (or
-    /// closes it), and resets an HTTP/2 stream's body.
+    /// Do not keep it: [`Request::body`](crate::Request::body) is empty. An
+    /// HTTP/1 chunked body is read through, unkept, before the handler runs,
+    /// so that a malformed one gets 400 (or 408/413) and no handler; a body
+    /// with a `Content-Length` is skipped so an HTTP/1 connection can carry
+    /// on (or the connection closes); an HTTP/2 stream's body is reset.
     Discard,
 }
