@@ -288,12 +288,11 @@ async fn handle<T, S, B>(
                 }
             }
             BodyPolicy::Stream => request.with_body_stream(BodyStream::new(body)),
-            // An HTTP/1 chunked body is read through first, unkept: its
-            // framing can be malformed (a bad chunk size, a bare LF), and a
-            // malformed request gets 400 before any handler runs.
-            BodyPolicy::Discard
-                if version != http::Version::HTTP_2 && body.size_hint().exact().is_none() =>
-            {
+            // A body of no declared length is read through first, unkept:
+            // its framing can be malformed (an HTTP/1 chunk size, a bare
+            // LF; HTTP/2 trailers without END_STREAM), and a malformed
+            // request gets 400 (or its stream reset) before any handler runs.
+            BodyPolicy::Discard if body.size_hint().exact().is_none() => {
                 if let Err(error) = Box::pin(skip_whole(body)).await {
                     responder.send_http(body_error_response(error, version));
                     return;

@@ -16,10 +16,12 @@ pub enum BodyPolicy {
     /// chunk by chunk, with back-pressure; nothing is buffered beyond the
     /// current chunk.
     Stream,
-    /// Do not keep it: [`Request::body`](crate::Request::body) is empty. An
-    /// HTTP/1 chunked body is read through, unkept, before the handler runs,
-    /// so that a malformed one gets 400 (or 408/413) and no handler; a body
-    /// with a `Content-Length` is skipped so an HTTP/1 connection can carry
-    /// on (or the connection closes); an HTTP/2 stream's body is reset.
+    /// Do not keep it: [`Request::body`](crate::Request::body) is empty. A
+    /// body without a `Content-Length` (HTTP/1 chunked, or an HTTP/2 stream
+    /// that declared none) is read through, unkept, before the handler runs,
+    /// so that a malformed one gets 400 (or 408/413, or its HTTP/2 stream
+    /// reset) and no handler; a body with a `Content-Length` is skipped so
+    /// an HTTP/1 connection can carry on (or the connection closes), and an
+    /// HTTP/2 stream's is reset.
     Discard,
 }
