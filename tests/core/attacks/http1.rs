@@ -533,6 +533,24 @@ smuggling! {
     http10_with_transfer_encoding:
         "POST /echo HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n"
         => Then::HyperRefuses;
+    a_hex_content_length:
+        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 0x4\r\n\r\nabcd" => Then::HyperRefuses;
+    an_empty_content_length:
+        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\nabcd" => Then::HyperRefuses;
+    a_content_length_list_without_a_space:
+        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 4,4\r\n\r\nabcd" => Then::HyperRefuses;
+    transfer_encoding_chunked_then_identity:
+        "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n4\r\nabcd\r\n0\r\n\r\n"
+        => Then::HyperRefuses;
+    transfer_encoding_chunked_twice_in_one_field:
+        "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n"
+        => Then::PosternRefuses;
+    transfer_encoding_quoted:
+        "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \"chunked\"\r\n\r\n4\r\nabcd\r\n0\r\n\r\n"
+        => Then::HyperRefuses;
+    an_empty_transfer_encoding:
+        "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\n\r\n4\r\nabcd\r\n0\r\n\r\n"
+        => Then::HyperRefuses;
     // Content-Length with Transfer-Encoding, in both orders
     content_length_then_chunked_is_read_as_chunked_and_closed:
         "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n\
@@ -610,6 +628,32 @@ smuggling! {
         "GET /hello HTTP/1.1\rHost: a\r\n\r\n" => Then::HyperRefuses;
     an_http09_request_line:
         "GET /hello\r\n\r\n" => Then::HyperRefuses;
+    a_cr_in_a_field_value:
+        "GET /hello HTTP/1.1\r\nHost: a\r\nX-Cr: a\rb\r\n\r\n" => Then::HyperRefuses;
+    a_del_in_a_field_name:
+        "GET /hello HTTP/1.1\r\nHost: a\r\nX\x7fDel: a\r\n\r\n" => Then::HyperRefuses;
+    a_control_byte_in_a_field_value:
+        "GET /hello HTTP/1.1\r\nHost: a\r\nX-Ctl: a\x01b\r\n\r\n" => Then::HyperRefuses;
+    an_empty_field_name:
+        "GET /hello HTTP/1.1\r\nHost: a\r\n: a\r\n\r\n" => Then::HyperRefuses;
+    a_field_line_without_a_colon:
+        "GET /hello HTTP/1.1\r\nHost: a\r\nX-Nothing\r\n\r\n" => Then::HyperRefuses;
+    a_space_before_the_colon_of_host:
+        "GET /hello HTTP/1.1\r\nHost : a\r\n\r\n" => Then::HyperRefuses;
+    whitespace_before_the_first_field:
+        "GET /hello HTTP/1.1\r\n Host: a\r\n\r\n" => Then::HyperRefuses;
+    tabs_between_the_request_line_parts:
+        "GET\t/hello\tHTTP/1.1\r\nHost: a\r\n\r\n" => Then::HyperRefuses;
+    a_space_after_the_version:
+        "GET /hello HTTP/1.1 \r\nHost: a\r\n\r\n" => Then::HyperRefuses;
+    a_space_in_the_target:
+        "GET /hel lo HTTP/1.1\r\nHost: a\r\n\r\n" => Then::HyperRefuses;
+    an_http12_request_line:
+        "GET /hello HTTP/1.2\r\nHost: a\r\n\r\n" => Then::HyperRefuses;
+    a_lowercase_protocol_name:
+        "GET /hello http/1.1\r\nHost: a\r\n\r\n" => Then::HyperRefuses;
+    a_colon_in_the_method:
+        "GE:T /hello HTTP/1.1\r\nHost: a\r\n\r\n" => Then::HyperRefuses;
     an_http20_request_line:
         "GET /hello HTTP/2.0\r\nHost: a\r\n\r\n" => Then::HyperRefuses;
     // Host

@@ -283,7 +283,23 @@ fn on_stream(conn: &H2Conn, stream: u32) -> Vec<Frame> {
 /// A 408 refusal on HTTP/2: `:status 408`, empty, `content-length: 0`,
 /// `content-type: application/x-empty`, `date`, the stream ended by its
 /// HEADERS; then RST_STREAM(NO_ERROR), as the rest of the body is unwanted.
-fn assert_408(conn: &H2Conn, stream: u32, response: &H2Response) {
+/// The reset follows the HEADERS, and on a loaded machine later than
+/// [`trickle`]'s last read: it is waited for (5 s at most) first.
+async fn assert_408(conn: &mut H2Conn, stream: u32, response: &H2Response) {
+    let until = Instant::now() + Duration::from_secs(5);
+    while !conn
+        .seen
+        .iter()
+        .any(|f| f.stream == stream && f.kind == RST_STREAM)
+    {
+        let Some(left) = until.checked_duration_since(Instant::now()) else {
+            break;
+        };
+        match conn.frame_within(left).await {
+            Some(Some(_)) => {}
+            Some(None) | None => break,
+        }
+    }
     assert_eq!(response.status(), 408, "{response:?}");
     assert_eq!(
         response.fields_but_date(),
@@ -325,7 +341,7 @@ async fn a_body_slower_than_the_minimum_rate_gets_408_on_its_stream() {
             attacked.assert_bystander_served().await;
         });
         assert_on_time(elapsed, GRACE, "the 408");
-        assert_408(&conn, 1, &response);
+        assert_408(&mut conn, 1, &response).await;
         assert_eq!(attacked.calls(), 0, "the handler never ran");
         // The connection carries on.
         let hello = conn.request(3, "GET", "/hello", &[], b"").await;
@@ -365,7 +381,7 @@ async fn after_a_slow_body_is_cut_the_next_body_on_the_connection_is_served() {
         .await;
         let mut conn = h2c(attacked.addr).await;
         let (response, _) = trickle(&mut conn, 1, 1000, 1).await;
-        assert_408(&conn, 1, &response);
+        assert_408(&mut conn, 1, &response).await;
         let response = conn
             .request(3, "POST", "/echo", &[("content-length", "4")], b"fast")
             .await;
@@ -656,6 +672,98 @@ async fn trailers_without_end_stream_on_a_discarded_body_reset_the_stream_before
         assert_eq!(ignored.status(), 200);
         assert_eq!(ignored.body, b"ignored");
         assert_eq!(attacked.calls(), 1);
+    })
+    .await;
+}
+
+/// Malformed heads h2 itself refuses (RFC 9113 §8.2, §8.3), each on a
+/// fresh h2c connection, none reaching the handler, a bystander served:
+/// stream errors reset only their stream (RST_STREAM(PROTOCOL_ERROR)) and
+/// the connection serves the next; a field name h2 cannot even decode into
+/// a request ends the connection with GOAWAY(PROTOCOL_ERROR).
+#[tokio::test]
+async fn malformed_heads_are_reset_before_the_handler() {
+    bounded(async {
+        let attacked = Attacked::start(Configuration::default()).await;
+        let get = |more: &[(&'static str, &'static str)]| {
+            let mut fields = vec![
+                (":method", "GET"),
+                (":scheme", "http"),
+                (":authority", "a"),
+                (":path", "/hello"),
+            ];
+            fields.extend_from_slice(more);
+            fields
+        };
+        let pseudo = |method: &'static str, path: &'static str| {
+            vec![
+                (":method", method),
+                (":scheme", "http"),
+                (":authority", "a"),
+                (":path", path),
+            ]
+        };
+        // (fields, goaway): a stream reset when `goaway` is false.
+        let cases: Vec<(Vec<(&str, &str)>, bool)> = vec![
+            (get(&[("connection", "close")]), false),
+            (get(&[("transfer-encoding", "chunked")]), false),
+            (get(&[("keep-alive", "timeout=5")]), false),
+            (get(&[("upgrade", "h2c")]), false),
+            (get(&[("proxy-connection", "close")]), false),
+            (get(&[("te", "gzip")]), false),
+            (get(&[(":path", "/hello")]), false),
+            (get(&[(":status", "200")]), false),
+            (
+                vec![
+                    (":method", "GET"),
+                    (":scheme", "http"),
+                    ("x-early", "1"),
+                    (":authority", "a"),
+                    (":path", "/hello"),
+                ],
+                false,
+            ),
+            (
+                vec![(":method", "GET"), (":scheme", "http"), (":authority", "a")],
+                false,
+            ),
+            (
+                vec![
+                    (":scheme", "http"),
+                    (":authority", "a"),
+                    (":path", "/hello"),
+                ],
+                false,
+            ),
+            (pseudo("GET", ""), false),
+            (pseudo("GET", "hello"), false),
+            (pseudo("GET", "/hel lo"), false),
+            (get(&[("X-Upper", "1")]), true),
+            (get(&[(":unknown", "1")]), true),
+            (get(&[("x-nul", "a\0b")]), true),
+            (get(&[("x-lf", "a\nb")]), true),
+            (get(&[("x space", "1")]), true),
+        ];
+        for (fields, goaway) in &cases {
+            let _case = crate::support::case(format!("{fields:?}"));
+            let mut conn = h2c(attacked.addr).await;
+            conn.send_headers(1, &header_block(fields), true).await;
+            attacked.assert_bystander_served().await;
+            if *goaway {
+                let frames = without_housekeeping(&conn.frames_to_eof().await);
+                assert_eq!(frames.len(), 1, "only a GOAWAY: {:?}", show(&frames));
+                let (_, code, _) = frames[0].goaway();
+                assert_eq!(code, PROTOCOL_ERROR);
+            } else {
+                let response = conn.response(1).await;
+                assert_eq!(response.headers, Vec::<(String, String)>::new());
+                assert_eq!(response.reset, Some(PROTOCOL_ERROR));
+                let hello = conn.request(3, "GET", "/hello", &[], b"").await;
+                assert_eq!(hello.body, b"hello");
+            }
+        }
+        let served = cases.iter().filter(|(_, goaway)| !goaway).count();
+        assert_eq!(attacked.calls(), served, "only the follow-up requests ran");
     })
     .await;
 }
