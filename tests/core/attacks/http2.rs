@@ -647,35 +647,6 @@ async fn ambiguous_hosts_and_target_forms_get_400_on_their_stream() {
     .await;
 }
 
-/// A body the handler does not want, with no `content-length`, whose
-/// trailers come without END_STREAM (RFC 9113 §8.1: malformed): the body
-/// is read through before the handler, so the stream gets only h2's
-/// RST_STREAM(PROTOCOL_ERROR), no response and no handler; the connection
-/// serves the next stream. (Dropped unread, the handler answered 200 as
-/// soon as the head came.)
-#[tokio::test]
-async fn trailers_without_end_stream_on_a_discarded_body_reset_the_stream_before_the_handler() {
-    bounded(async {
-        let attacked = Attacked::start(Configuration::default()).await;
-        let mut conn = h2c(attacked.addr).await;
-        conn.send_headers(1, &request_block("POST", "/ignore", &[]), false)
-            .await;
-        conn.send_frame(&Frame::data(1, b"abcd", false)).await;
-        conn.send_headers(1, &header_block(&[("x-trailer", "1")]), false)
-            .await;
-        let response = conn.response(1).await;
-        assert_eq!(response.headers, Vec::<(String, String)>::new());
-        assert_eq!(response.reset, Some(PROTOCOL_ERROR));
-        assert_eq!(attacked.calls(), 0, "the handler never ran");
-        // A well-formed one is read through, then answered.
-        let ignored = conn.request(3, "POST", "/ignore", &[], b"abcd").await;
-        assert_eq!(ignored.status(), 200);
-        assert_eq!(ignored.body, b"ignored");
-        assert_eq!(attacked.calls(), 1);
-    })
-    .await;
-}
-
 /// Malformed heads h2 itself refuses (RFC 9113 §8.2, §8.3), each on a
 /// fresh h2c connection, none reaching the handler, a bystander served:
 /// stream errors reset only their stream (RST_STREAM(PROTOCOL_ERROR)) and
