@@ -116,10 +116,12 @@ pub(crate) fn check(
 /// byte compare.
 fn check_target(method: &Method, uri: &Uri, version: Version) -> Result<(), Ambiguity> {
     let path = uri.path().as_bytes();
-    let form_ok = if *method == Method::CONNECT && version != Version::HTTP_2 {
-        // HTTP/1 CONNECT: authority-form only. (HTTP/2's extended CONNECT
-        // carries a path; h2 checks its pseudo-fields.)
-        uri.scheme().is_none() && uri.authority().is_some() && path.is_empty()
+    let form_ok = if *method == Method::CONNECT {
+        // HTTP/1: authority-form only. HTTP/2: h2 has checked the
+        // pseudo-fields (`:authority` alone, or a path for the extended
+        // CONNECT of WebSockets).
+        version == Version::HTTP_2
+            || (uri.scheme().is_none() && uri.authority().is_some() && path.is_empty())
     } else {
         match path.first() {
             Some(b'/') => true,
@@ -529,6 +531,7 @@ mod tests {
             ),
             (Method::CONNECT, "*", HTTP_11, Err(Ambiguity::TargetForm)),
             (Method::CONNECT, "http://a:80/chat", HTTP_2, Ok(())),
+            (Method::CONNECT, "a:80", HTTP_2, Ok(())),
             (
                 Method::GET,
                 "http://u@a:80/",
