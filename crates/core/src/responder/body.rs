@@ -61,6 +61,17 @@ pub(crate) fn run_to_completion(handler: HandlerTask) {
     }
 }
 
+/// Spawn a task the server starts rarely (an accept loop, a refusal) as a
+/// boxed future: it then shares its task type, and so one copy of tokio's
+/// task code, with the handlers run to completion, for one allocation per
+/// task.
+pub(crate) fn spawn_boxed(
+    task: impl Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let task: HandlerTask = Box::pin(task);
+    tokio::spawn(task)
+}
+
 /// A response body: whole bytes, or frames streamed by a
 /// [`ChunkedWriter`](super::ChunkedWriter) or a reader.
 ///

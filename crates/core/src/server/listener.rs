@@ -304,7 +304,7 @@ fn refuse_bounded<M: MakeConnService>(shared: &Arc<Shared<M>>, io: Stream, wait:
         }
     }
     let slot = Slot(Arc::clone(shared));
-    tokio::spawn(async move {
+    crate::responder::spawn_boxed(async move {
         let _slot = slot;
         refuse(io, wait).await;
     });

@@ -291,7 +291,7 @@ impl<M: MakeConnService> Serving for Shared<M> {
     }
 
     fn accept(self: Arc<Self>, bound: Bound, proxy: Option<ProxyOptions>) -> JoinHandle<()> {
-        tokio::spawn(accept_loop(self, bound, proxy))
+        crate::responder::spawn_boxed(accept_loop(self, bound, proxy))
     }
 
     fn serve_io(self: Arc<Self>, io: Box<dyn listener::Io>, info: crate::ConnectionInfo) {
