@@ -112,7 +112,7 @@ where
     M: MakeConnService,
     F: Future<Output = Ending> + Send + 'static,
 {
-    tokio::spawn(Counted {
+    crate::responder::spawn_boxed(Counted {
         serve,
         guard: LiveGuard::new(shared),
         _permit: permit,
@@ -495,7 +495,7 @@ fn proxy_first<M: MakeConnService>(
     let guard = LiveGuard::new(shared);
     let shared = Arc::clone(shared);
     let proxy = Arc::clone(proxy);
-    tokio::spawn(async move {
+    crate::responder::spawn_boxed(async move {
         let _guard = guard;
         let ending = match accepted {
             Accepted::Tcp(stream, peer) => {
