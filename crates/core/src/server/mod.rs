@@ -348,7 +348,7 @@ impl RunningServer {
         };
         let addr = bound
             .addr()
-            .map_err(|e| Error::bind("a listener whose address cannot be read", e))?;
+            .map_err(|e| Error::bind(&"a listener whose address cannot be read", e))?;
         #[cfg(feature = "proxy-protocol")]
         let proxy = listen.proxy.map(Arc::new);
         #[cfg(not(feature = "proxy-protocol"))]
@@ -544,7 +544,12 @@ const DEFAULT_BACKLOG: u32 = 1024;
 async fn bind_tcp(addr: &str, backlog: u32) -> Result<tokio::net::TcpListener, Error> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host(addr)
         .await
-        .map_err(|e| Error::bind(format!("{addr:?} (not an address: use \"host:port\")"), e))?
+        .map_err(|e| {
+            Error::bind(
+                &format_args!("{addr:?} (not an address: use \"host:port\")"),
+                e,
+            )
+        })?
         .collect();
     let mut last = None;
     for candidate in addrs {
@@ -554,9 +559,9 @@ async fn bind_tcp(addr: &str, backlog: u32) -> Result<tokio::net::TcpListener, E
         }
     }
     Err(match last {
-        Some((candidate, e)) => Error::bind(candidate, e),
+        Some((candidate, e)) => Error::bind(&candidate, e),
         None => Error::bind(
-            addr,
+            &addr,
             std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 "the name resolved to no address",
