@@ -1,6 +1,6 @@
 //! HTTP/1.0 and HTTP/1.1 over raw TCP: keep-alive, pipelining,
 //! `Connection: close`, HEAD, `Expect: 100-continue`, the missing handler, a
-//! dropped responder, and the request facts a handler sees.
+//! dropped responder, the request facts a handler sees and Qt's reason phrases.
 
 use http::StatusCode;
 use postern_core::{AbstractHttpServer, Handled, Request, Responder};
@@ -327,4 +327,56 @@ async fn an_absolute_form_target_names_the_authority() {
     assert_eq!(facts["host"], "target.test");
     assert_eq!(facts["url"], "http://target.test/info?y=1");
     assert_eq!(facts["path"], "/info");
+}
+
+/// Answers `/status/<code>` with that status and an empty body.
+struct StatusEcho;
+
+impl AbstractHttpServer for StatusEcho {
+    async fn handle_request(&self, request: &Request, responder: Responder) -> Handled {
+        let code = request
+            .path()
+            .strip_prefix("/status/")
+            .and_then(|code| code.parse::<u16>().ok())
+            .and_then(|code| StatusCode::from_u16(code).ok());
+        match code {
+            Some(status) => responder.write_status(status),
+            None => return Handled::No(responder),
+        }
+        Handled::Yes
+    }
+}
+
+#[tokio::test]
+async fn status_lines_carry_qts_reason_phrases() {
+    let (_server, addr) = start(StatusEcho).await;
+    let mut raw = Raw::connect(addr).await;
+    // Qt's wording where hyper's differs, a phrase the two share, and codes
+    // outside Qt's table: no phrase (hyper would write `<none>`), keeping
+    // the space after the code.
+    let cases = [
+        (200, "HTTP/1.1 200 OK"),
+        (203, "HTTP/1.1 203 Non-Authoritative Information"),
+        (226, "HTTP/1.1 226 I'm Used"),
+        (413, "HTTP/1.1 413 Request Entity Too Large"),
+        (414, "HTTP/1.1 414 Request-URI Too Long"),
+        (416, "HTTP/1.1 416 Requested Range Not Satisfiable"),
+        (418, "HTTP/1.1 418 I'm a teapot"),
+        (599, "HTTP/1.1 599 Network Connect Timeout Error"),
+        (299, "HTTP/1.1 299 "),
+        (425, "HTTP/1.1 425 "),
+    ];
+    for (code, status_line) in cases {
+        let response = raw
+            .roundtrip(&format!("GET /status/{code} HTTP/1.1\r\nHost: a\r\n\r\n"))
+            .await;
+        assert_eq!(response.status_line, status_line, "{response:?}");
+        assert_eq!(response.header("content-length"), Some("0"), "{response:?}");
+        assert_eq!(response.body, b"", "{response:?}");
+    }
+    // HTTP/1.0 gets the same phrases.
+    let response = raw
+        .roundtrip("GET /status/414 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        .await;
+    assert_eq!(response.status_line, "HTTP/1.0 414 Request-URI Too Long");
 }

@@ -624,7 +624,7 @@ fn body_limited() -> Configuration {
 }
 
 fn assert_413_close(response: &RawResponse) {
-    assert_h1_refused(response, "HTTP/1.1 413 Payload Too Large");
+    assert_h1_refused(response, "HTTP/1.1 413 Request Entity Too Large");
     assert_eq!(response.header("connection"), Some("close"), "{response:?}");
 }
 
@@ -883,7 +883,7 @@ async fn url_and_header_limits_over_http1() {
             assert_eq!(response.status, status, "{what}: {response:?}");
             match status {
                 200 => expected_calls += 1,
-                414 => assert_h1_refused(&response, "HTTP/1.1 414 URI Too Long"),
+                414 => assert_h1_refused(&response, "HTTP/1.1 414 Request-URI Too Long"),
                 _ => assert_h1_refused(&response, "HTTP/1.1 431 Request Header Fields Too Large"),
             }
         }
@@ -1293,7 +1293,7 @@ async fn a_url_limit_set_live_applies_to_the_next_request_on_an_open_connection(
             .set_configuration(sizes(SizeLimits::default().with_max_url(Some(8))))
             .expect("a valid configuration");
         let response = raw.roundtrip(request).await;
-        assert_h1_refused(&response, "HTTP/1.1 414 URI Too Long");
+        assert_h1_refused(&response, "HTTP/1.1 414 Request-URI Too Long");
         assert_eq!(response.header("connection"), Some("close"));
         assert_eq!(raw.eof().await, b"");
         assert_eq!(limited.calls(), 1);
