@@ -1,6 +1,7 @@
 //! HTTP/1.0 and HTTP/1.1 over raw TCP: keep-alive, pipelining,
 //! `Connection: close`, HEAD, `Expect: 100-continue`, the missing handler, a
-//! dropped responder, the request facts a handler sees and Qt's reason phrases.
+//! dropped responder, the request facts a handler sees, Qt's reason phrases
+//! and its tolerance of runs of spaces in the request line.
 
 use http::StatusCode;
 use postern_core::{AbstractHttpServer, Handled, Request, Responder};
@@ -379,4 +380,19 @@ async fn status_lines_carry_qts_reason_phrases() {
         .roundtrip("GET /status/414 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
         .await;
     assert_eq!(response.status_line, "HTTP/1.0 414 Request-URI Too Long");
+}
+
+#[tokio::test]
+async fn runs_of_spaces_in_the_request_line_are_accepted() {
+    let (_server, addr) = start(TestServer).await;
+    let mut raw = Raw::connect(addr).await;
+    let hello = raw
+        .roundtrip("GET   /hello  HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
+    assert_hello(&hello, "HTTP/1.1 200 OK");
+    // The connection carries on (a tab instead is refused: see `attacks`).
+    let again = raw
+        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
+    assert_hello(&again, "HTTP/1.1 200 OK");
 }
