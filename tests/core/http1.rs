@@ -396,3 +396,18 @@ async fn runs_of_spaces_in_the_request_line_are_accepted() {
         .await;
     assert_hello(&again, "HTTP/1.1 200 OK");
 }
+
+#[tokio::test]
+async fn a_connect_answered_2xx_opens_a_tunnel_without_a_body() {
+    // Qt would send `hello` and carry on; HTTP makes a 2xx to CONNECT the
+    // start of a tunnel, which nothing here takes, so the connection ends.
+    let (_server, addr) = start(TestServer).await;
+    let mut raw = Raw::connect(addr).await;
+    raw.send("CONNECT /hello HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    let bytes = raw.eof().await;
+    let (response, rest) = RawResponse::parse_head(&bytes);
+    assert_eq!(response.status_line, "HTTP/1.1 200 OK", "{response:?}");
+    assert_eq!(response.header("content-length"), None, "{response:?}");
+    assert_eq!(response.header("x-test"), Some("yes"), "{response:?}");
+    assert_eq!(rest, b"", "no body");
+}
