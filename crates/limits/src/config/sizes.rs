@@ -14,7 +14,9 @@ pub struct SizeLimits {
     /// whatever this says: 414 from hyper on HTTP/1, a stream reset
     /// (`PROTOCOL_ERROR`) from h2 on HTTP/2.
     pub max_url: Option<u64>,
-    /// Most header bytes in all (each field's name + value + 4). Default 65,536.
+    /// Most header bytes in all: each field's name + value + 4 (`name: value`
+    /// and its CRLF), plus 2 on HTTP/1.x for the empty line ending the head,
+    /// as Qt counts the head's bytes. Default 65,536.
     pub max_total_header: Option<u64>,
     /// Longest single header field, `name.len() + 1 + value.len()`. Default 49,152.
     pub max_header_field: Option<u64>,
