@@ -330,19 +330,28 @@ async fn an_absolute_form_target_names_the_authority() {
     assert_eq!(facts["path"], "/info");
 }
 
-/// Answers `/status/<code>` with that status and an empty body.
+/// Answers `/status/<code>` with that status and an empty body, and
+/// `/body/<code>` with that status and the body `body`.
 struct StatusEcho;
 
 impl AbstractHttpServer for StatusEcho {
     async fn handle_request(&self, request: &Request, responder: Responder) -> Handled {
-        let code = request
-            .path()
-            .strip_prefix("/status/")
-            .and_then(|code| code.parse::<u16>().ok())
-            .and_then(|code| StatusCode::from_u16(code).ok());
-        match code {
-            Some(status) => responder.write_status(status),
-            None => return Handled::No(responder),
+        let (with_body, code) = match request.path().split_once('/').map(|(_, rest)| rest) {
+            Some(rest) if rest.starts_with("status/") => (false, &rest["status/".len()..]),
+            Some(rest) if rest.starts_with("body/") => (true, &rest["body/".len()..]),
+            _ => return Handled::No(responder),
+        };
+        let Some(status) = code
+            .parse::<u16>()
+            .ok()
+            .and_then(|code| StatusCode::from_u16(code).ok())
+        else {
+            return Handled::No(responder);
+        };
+        if with_body {
+            responder.write_with_mime("body", "text/plain", status);
+        } else {
+            responder.write_status(status);
         }
         Handled::Yes
     }
@@ -410,4 +419,29 @@ async fn a_connect_answered_2xx_opens_a_tunnel_without_a_body() {
     assert_eq!(response.header("content-length"), None, "{response:?}");
     assert_eq!(response.header("x-test"), Some("yes"), "{response:?}");
     assert_eq!(rest, b"", "no body");
+}
+
+#[tokio::test]
+async fn no_content_and_not_modified_carry_no_length_and_no_body() {
+    // Qt sends `content-length: 0` (or the body's length) and the body given.
+    let (_server, addr) = start(StatusEcho).await;
+    let mut raw = Raw::connect(addr).await;
+    for (path, status_line) in [
+        ("/body/204", "HTTP/1.1 204 No Content"),
+        ("/body/304", "HTTP/1.1 304 Not Modified"),
+        ("/status/204", "HTTP/1.1 204 No Content"),
+    ] {
+        raw.send(format!("GET {path} HTTP/1.1\r\nHost: a\r\n\r\n"))
+            .await;
+        let response = raw.head_response().await;
+        assert_eq!(response.status_line, status_line, "{response:?}");
+        assert_eq!(response.header("content-length"), None, "{response:?}");
+        assert_eq!(response.header("connection"), Some("keep-alive"));
+    }
+    // Nothing was sent after those heads: the next bytes are the next answer.
+    let next = raw
+        .roundtrip("GET /body/200 HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
+    assert_eq!(next.status_line, "HTTP/1.1 200 OK", "{next:?}");
+    assert_eq!(next.body, b"body");
 }
