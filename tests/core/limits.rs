@@ -898,6 +898,28 @@ async fn url_and_header_limits_over_http1() {
     .await;
 }
 
+/// An absolute-form target is measured whole, as Qt measures the target it
+/// reads: at the limit it is served, one byte over it gets 414.
+#[tokio::test]
+async fn an_absolute_form_target_counts_whole_against_the_url_limit() {
+    bounded(async {
+        let limited = start_counter(Mode::Service, head_limited()).await;
+        let authority = "http://a";
+        let request = |len: usize| {
+            format!(
+                "GET {authority}{} HTTP/1.1\r\nhost: a\r\n\r\n",
+                target(len - authority.len())
+            )
+        };
+        let served = h1_once(limited.addr(0), &request(MAX_URL)).await;
+        assert_eq!(served.status, 200, "{served:?}");
+        let refused = h1_once(limited.addr(0), &request(MAX_URL + 1)).await;
+        assert_h1_refused(&refused, "HTTP/1.1 414 Request-URI Too Long");
+        assert_eq!(limited.calls(), 1, "the refusal never reaches the handler");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn url_and_header_limits_over_h2c() {
     bounded(async {

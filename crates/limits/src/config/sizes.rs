@@ -8,7 +8,8 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SizeLimits {
-    /// Longest request target (path and query, as sent) in bytes. Default
+    /// Longest request target as sent, in bytes: path and query, or the whole
+    /// `http://host/path` of an HTTP/1 absolute-form target. Default
     /// 65,536 (Qt's). The `http` crate holds targets up to 65,534 bytes, so
     /// on a hyper server longer ones are refused before this layer runs,
     /// whatever this says: 414 from hyper on HTTP/1, a stream reset

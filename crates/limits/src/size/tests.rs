@@ -1,7 +1,7 @@
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version};
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use http_body::Frame;
 use http_body_util::{BodyExt, Full};
 use tower::{Layer, ServiceExt, service_fn};
@@ -256,6 +256,27 @@ async fn connect_authority_is_measured() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::URI_TOO_LONG);
+}
+
+#[test]
+fn target_length_is_the_target_as_sent() {
+    let len = |uri: &str, version| target_len(&uri.parse::<Uri>().expect("a URI"), version);
+    let table = [
+        ("/a?b=c", Version::HTTP_11, 6),
+        ("http://example.com:8080/a?b=c", Version::HTTP_11, 29),
+        ("http://example.com:8080/a?b=c", Version::HTTP_10, 29),
+        // The `http` crate gives an absolute-form target without a path
+        // the path `/`, counted too.
+        ("http://h", Version::HTTP_11, 9),
+        // HTTP/2's URI is built from :scheme, :authority and :path; only
+        // :path was the target.
+        ("https://example.com/a?b=c", Version::HTTP_2, 6),
+        // CONNECT's authority-form.
+        ("example.com:443", Version::HTTP_11, 15),
+    ];
+    for (uri, version, expected) in table {
+        assert_eq!(len(uri, version), expected, "{uri} {version:?}");
+    }
 }
 
 #[test]
