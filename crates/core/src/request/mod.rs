@@ -150,7 +150,9 @@ impl Request {
         self.inner.head.uri.query()
     }
 
-    /// Decoded `name=value` pairs of the query, in order (`+` is a space).
+    /// Decoded `name=value` pairs of the query, in order (`+` is a space, as
+    /// browsers encode forms; Qt's `QUrlQuery` keeps a `+`; `%2B` is a `+`
+    /// in both).
     pub fn query_pairs(&self) -> Vec<(String, String)> {
         self.query().map(parse_query).unwrap_or_default()
     }

@@ -229,6 +229,9 @@ fn http1_builder(config: &Configuration) -> hyper::server::conn::http1::Builder 
         .header_read_timeout(None)
         .keep_alive(true)
         .half_close(false)
+        // Runs of spaces between the request line's parts are accepted, as
+        // Qt accepts them (RFC 9112 §3 allows it); other whitespace is not.
+        .allow_multiple_spaces_in_request_line_delimiters(true)
         .max_buf_size(bounds.max_buf_size)
         .max_header_size(bounds.max_buf_size);
     // Setting any field count makes hyper allocate its header slots per

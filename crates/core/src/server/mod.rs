@@ -16,6 +16,8 @@ mod listener;
 mod make;
 #[cfg(feature = "proxy-protocol")]
 mod proxy;
+#[cfg(feature = "http1")]
+mod reason;
 mod rewind;
 mod serve_service;
 mod shared;
