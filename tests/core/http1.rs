@@ -3,7 +3,7 @@
 //! dropped responder, the request facts a handler sees, Qt's reason phrases
 //! and its tolerance of runs of spaces in the request line.
 
-use http::StatusCode;
+use http::{HeaderMap, HeaderValue, StatusCode};
 use postern_core::{AbstractHttpServer, Handled, Request, Responder};
 
 use crate::support::{Raw, RawResponse, TestServer, start};
@@ -410,9 +410,21 @@ async fn runs_of_spaces_in_the_request_line_are_accepted() {
 async fn a_connect_answered_2xx_opens_a_tunnel_without_a_body() {
     // Qt would send `hello` and carry on; HTTP makes a 2xx to CONNECT the
     // start of a tunnel, which nothing here takes, so the connection ends.
-    let (_server, addr) = start(TestServer).await;
+    // (The target is authority-form: a CONNECT to a path is refused with
+    // 400, see `attacks`.)
+    struct ConnectOk;
+    impl AbstractHttpServer for ConnectOk {
+        async fn handle_request(&self, _: &Request, responder: Responder) -> Handled {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-test", HeaderValue::from_static("yes"));
+            responder.write("hello", headers, StatusCode::OK);
+            Handled::Yes
+        }
+    }
+    let (_server, addr) = start(ConnectOk).await;
     let mut raw = Raw::connect(addr).await;
-    raw.send("CONNECT /hello HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    raw.send("CONNECT a:80 HTTP/1.1\r\nHost: a:80\r\n\r\n")
+        .await;
     let bytes = raw.eof().await;
     let (response, rest) = RawResponse::parse_head(&bytes);
     assert_eq!(response.status_line, "HTTP/1.1 200 OK", "{response:?}");
