@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::StatusCode;
 use http::header::{CONNECTION, HeaderName, HeaderValue};
+use http::{HeaderMap, StatusCode};
 use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 use tower_service::Service;
@@ -61,6 +61,26 @@ impl<M: MakeConnService> ConnService<M> {
 
 /// The `keep-alive` response field (RFC 9112 appendix C.2.2).
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+
+/// Add `connection: keep-alive` and `keep-alive: <value>` to a response
+/// that sets no `Connection` of its own (a `keep-alive` it sets is
+/// replaced). A response has few fields: one pass over their names costs
+/// less than the hashed lookup `entry` makes before its insert.
+fn add_keep_alive(headers: &mut HeaderMap, value: HeaderValue) {
+    let mut has_keep_alive = false;
+    for name in headers.keys() {
+        if *name == CONNECTION {
+            return;
+        }
+        has_keep_alive |= *name == KEEP_ALIVE;
+    }
+    headers.append(CONNECTION, HeaderValue::from_static("keep-alive"));
+    if has_keep_alive {
+        headers.insert(KEEP_ALIVE, value);
+    } else {
+        headers.append(KEEP_ALIVE, value);
+    }
+}
 
 /// A bodiless response of the server's own (see
 /// [`empty_response`](postern_limits::empty_response)).
@@ -318,12 +338,8 @@ where
                             .in_flight
                             .as_ref()
                             .is_some_and(|in_flight| !in_flight.activity().body_unread())
-                        // One hashed lookup finds and fills the slot.
-                        && let http::header::Entry::Vacant(slot) =
-                            parts.headers.entry(CONNECTION)
                     {
-                        slot.insert(HeaderValue::from_static("keep-alive"));
-                        parts.headers.insert(KEEP_ALIVE, keep_alive);
+                        add_keep_alive(&mut parts.headers, keep_alive);
                     }
                     let body = match this.in_flight.take() {
                         Some(in_flight) => ServerBody::service(body, in_flight),
