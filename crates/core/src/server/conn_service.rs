@@ -143,10 +143,14 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
                 snapshot.keep_alive_header.clone()
             });
         // A possible upgrade (the hub decides): how to tie a socket to this
-        // connection. Two field lookups for other requests.
+        // connection. The HTTP/1 head check saw any `Upgrade` field already;
+        // other heads are looked up.
         #[cfg(feature = "ws")]
         if request.method() == http::Method::CONNECT
-            || request.headers().contains_key(http::header::UPGRADE)
+            || match request.version() {
+                http::Version::HTTP_10 | http::Version::HTTP_11 => head.upgrade,
+                _ => request.headers().contains_key(http::header::UPGRADE),
+            }
         {
             let source =
                 super::UpgradeSource::new(&self.activity, self.shared.core.phase.subscribe());

@@ -2,7 +2,7 @@
 //! `connection: close` before any handler runs: request smuggling needs two parsers to disagree
 //! about where a request ends, and these are the heads on which they can.
 
-use http::header::{CONNECTION, HOST, TRANSFER_ENCODING};
+use http::header::{CONNECTION, HOST, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, Version};
 
 /// Why a request was refused as ambiguous.
@@ -37,6 +37,9 @@ pub(crate) struct Head {
     pub(crate) close: bool,
     /// The request has a `Transfer-Encoding` field.
     pub(crate) chunked: bool,
+    /// The request has an `Upgrade` field (a possible WebSocket handshake).
+    #[cfg_attr(not(feature = "ws"), allow(dead_code))]
+    pub(crate) upgrade: bool,
 }
 
 /// Check an HTTP/1 head for ambiguity (HTTP/2 heads pass unread), reading
@@ -63,6 +66,8 @@ pub(crate) fn check(version: Version, headers: &HeaderMap) -> Result<Head, Ambig
             coding = Some(value);
         } else if *name == CONNECTION && !head.close {
             head.close = has_close_option(value.as_bytes());
+        } else if *name == UPGRADE {
+            head.upgrade = true;
         }
     }
     match (hosts, host) {
@@ -251,7 +256,7 @@ mod tests {
                 &[("host", "a"), ("connection", "close")],
                 Head {
                     close: true,
-                    chunked: false,
+                    ..Head::default()
                 },
             ),
             (
@@ -262,14 +267,25 @@ mod tests {
                 ],
                 Head {
                     close: true,
-                    chunked: false,
+                    ..Head::default()
                 },
             ),
             (
                 &[("host", "a"), ("connection", "upgrade,CLOSE ")],
                 Head {
                     close: true,
-                    chunked: false,
+                    ..Head::default()
+                },
+            ),
+            (
+                &[
+                    ("host", "a"),
+                    ("connection", "Upgrade"),
+                    ("Upgrade", "websocket"),
+                ],
+                Head {
+                    upgrade: true,
+                    ..Head::default()
                 },
             ),
             (
@@ -279,8 +295,8 @@ mod tests {
             (
                 &[("host", "a"), ("transfer-encoding", "chunked")],
                 Head {
-                    close: false,
                     chunked: true,
+                    ..Head::default()
                 },
             ),
         ];
