@@ -242,21 +242,47 @@ impl http_body::Body for ResponseBody {
         }
     }
 
+    // Whole bytes (nearly every response) answered inline; the rest out of
+    // line, so the check stays small enough to inline into hyper's loop.
+    #[inline]
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Full(bytes) => bytes.is_none(),
-            Kind::Foreign(body) => body.lock().is_ok_and(|body| body.is_end_stream()),
-            Kind::Stream(_) | Kind::Buffered(_) => false,
+            _ => self.streamed_end(),
         }
     }
 
+    #[inline]
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             Kind::Full(None) => SizeHint::with_exact(0),
+            _ => self.streamed_size_hint(),
+        }
+    }
+}
+
+impl ResponseBody {
+    /// [`is_end_stream`](http_body::Body::is_end_stream) of a body that is
+    /// not whole bytes.
+    #[inline(never)]
+    fn streamed_end(&self) -> bool {
+        match &self.kind {
+            Kind::Foreign(body) => body.lock().is_ok_and(|body| body.is_end_stream()),
+            Kind::Full(bytes) => bytes.is_none(),
+            Kind::Stream(_) | Kind::Buffered(_) => false,
+        }
+    }
+
+    /// [`size_hint`](http_body::Body::size_hint) of a body that is not
+    /// whole bytes.
+    #[inline(never)]
+    fn streamed_size_hint(&self) -> SizeHint {
+        match &self.kind {
             Kind::Foreign(body) => body
                 .lock()
                 .map_or_else(|_| SizeHint::default(), |body| body.size_hint()),
+            Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
             Kind::Stream(_) | Kind::Buffered(_) => SizeHint::default(),
         }
     }
