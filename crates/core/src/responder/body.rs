@@ -192,11 +192,51 @@ impl http_body::Body for ResponseBody {
     type Data = Bytes;
     type Error = StreamAborted;
 
+    // Whole bytes with no handler left to drive (nearly every response)
+    // inline; everything else out of line.
+    #[inline]
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, StreamAborted>>> {
         let this = self.get_mut();
+        if this.handler.is_none()
+            && let Kind::Full(bytes) = &mut this.kind
+        {
+            return Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b))));
+        }
+        this.poll_driven(cx)
+    }
+
+    // Whole bytes (nearly every response) answered inline; the rest out of
+    // line, so the check stays small enough to inline into hyper's loop.
+    #[inline]
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Full(bytes) => bytes.is_none(),
+            _ => self.streamed_end(),
+        }
+    }
+
+    #[inline]
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
+            Kind::Full(None) => SizeHint::with_exact(0),
+            _ => self.streamed_size_hint(),
+        }
+    }
+}
+
+impl ResponseBody {
+    /// [`poll_frame`](http_body::Body::poll_frame) of a body that drives a
+    /// handler or is not whole bytes.
+    #[inline(never)]
+    fn poll_driven(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, StreamAborted>>> {
+        let this = self;
         // Out of its slot while polled, as in the service future: a handler
         // that panics is not run again when the body is dropped.
         if let Some(mut slot) = this.handler.take()
@@ -226,7 +266,7 @@ impl http_body::Body for ResponseBody {
             },
             Kind::Buffered(buffered) => match buffered.0.pop_front() {
                 Some(frame) => Poll::Ready(Some(Ok(frame))),
-                None => Pin::new(&mut buffered.1).poll_frame(cx),
+                None => http_body::Body::poll_frame(Pin::new(&mut buffered.1), cx),
             },
             Kind::Foreign(body) => {
                 let body = body.get_mut().unwrap_or_else(PoisonError::into_inner);
@@ -242,27 +282,6 @@ impl http_body::Body for ResponseBody {
         }
     }
 
-    // Whole bytes (nearly every response) answered inline; the rest out of
-    // line, so the check stays small enough to inline into hyper's loop.
-    #[inline]
-    fn is_end_stream(&self) -> bool {
-        match &self.kind {
-            Kind::Full(bytes) => bytes.is_none(),
-            _ => self.streamed_end(),
-        }
-    }
-
-    #[inline]
-    fn size_hint(&self) -> SizeHint {
-        match &self.kind {
-            Kind::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
-            Kind::Full(None) => SizeHint::with_exact(0),
-            _ => self.streamed_size_hint(),
-        }
-    }
-}
-
-impl ResponseBody {
     /// [`is_end_stream`](http_body::Body::is_end_stream) of a body that is
     /// not whole bytes.
     #[inline(never)]
