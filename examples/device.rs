@@ -84,12 +84,12 @@ fn parse_config(pairs: &[(String, String)]) -> Result<(Option<String>, Option<u3
 }
 
 impl AbstractHttpServer for Device {
-    /// Only `/config` reads its body (a small form); every other body is
-    /// discarded unread.
+    /// Only `/config` reads its body (a small form); every other request is
+    /// answered from its head alone, its body left unread.
     fn body_policy(&self, request: &Request) -> BodyPolicy {
         match (request.method(), request.path()) {
             (Method::Post, "/config") => BodyPolicy::Buffer,
-            _ => BodyPolicy::Discard,
+            _ => BodyPolicy::Ignore,
         }
     }
 

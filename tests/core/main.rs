@@ -11,6 +11,7 @@ mod access_log;
 mod attacks;
 mod bodies;
 mod config;
+mod discarded_bodies;
 mod handlers;
 mod http1;
 mod http2;

@@ -25,7 +25,8 @@ use crate::{
 ///
 /// The server's [`body_policy`](AbstractHttpServer::body_policy) decides,
 /// from the head, whether the body is read whole before the handler runs
-/// (the default, as in Qt), handed over as a stream, or not read at all.
+/// (the default, as in Qt), handed over as a stream, read and dropped, or
+/// not read at all.
 /// On Postern's server a body read whole is bounded by the body limit and
 /// counts against the server-wide budget for buffered bodies (503 when it
 /// stays full); nested in another app, put
@@ -288,9 +289,22 @@ async fn handle<T, S, B>(
                 }
             }
             BodyPolicy::Stream => request.with_body_stream(BodyStream::new(body)),
-            // Dropped unread, now rather than after the handler: hyper skips
-            // it or closes the connection.
+            // Read to its end and dropped before the handler runs, as Qt
+            // handles a request only once it is whole: a malformed body (bad
+            // chunk framing, pseudo-fields in HTTP/2 trailers) or one over its
+            // limits gets its error status instead of the handler's answer,
+            // which would otherwise end an HTTP/2 stream before the frames
+            // that break it arrive. Boxed like the buffered read.
             BodyPolicy::Discard => {
+                if let Err(error) = Box::pin(drain(body)).await {
+                    responder.send_http(body_error_response(error, version));
+                    return;
+                }
+                request
+            }
+            // Dropped unread, now rather than after the answer: hyper skips
+            // it or closes the connection.
+            BodyPolicy::Ignore => {
                 drop(body);
                 request
             }
@@ -299,6 +313,21 @@ async fn handle<T, S, B>(
     if let Handled::No(responder) = server.handle_request(&request, responder).await {
         server.missing_handler(&request, responder).await;
     }
+}
+
+/// Read `body` to its end, keeping nothing: the body's own limits and
+/// timeouts bound how long this takes.
+async fn drain<B>(body: B) -> Result<(), BoxError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let mut body = std::pin::pin!(body);
+    while let Some(frame) = body.frame().await {
+        // Converted at once: the body's own error type need not be `Send`.
+        frame.map_err(Into::into)?;
+    }
+    Ok(())
 }
 
 /// Why a body could not be buffered.

@@ -243,8 +243,8 @@ impl Router {
 
     /// How the rule [`dispatch`](Self::dispatch) would run wants the body, found the same
     /// way but without running anything: read whole for a handler that takes the request,
-    /// streamed for a rule marked [`stream_body`](crate::RuleHandle::stream_body), unread
-    /// without a rule or for a handler without a `Request` argument.
+    /// streamed for a rule marked [`stream_body`](crate::RuleHandle::stream_body), read and
+    /// dropped for a handler without a `Request` argument, unread without a rule.
     pub(crate) fn body_policy(
         &self,
         request: &Request,
@@ -276,7 +276,7 @@ impl Router {
                     .then(|| first(Method::Get, Some(Method::Head)))
                     .flatten()
             })
-            .unwrap_or(BodyPolicy::Discard)
+            .unwrap_or(BodyPolicy::Ignore)
     }
 
     /// Runs the first matching rule. With `head_as_get`, a HEAD request no rule takes is

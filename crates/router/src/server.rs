@@ -388,11 +388,13 @@ impl AbstractHttpServer for HttpServer {
         Some(&self.websockets)
     }
 
-    /// Reads the body only for a rule whose handler takes the request (as a
-    /// stream for a rule marked [`stream_body`](crate::RuleHandle::stream_body)):
-    /// a request that gets the missing handler, a 405, or a handler without
-    /// a `Request` argument never has its body buffered (rule conditions see
-    /// the head only, and so does a custom missing handler).
+    /// Buffers the body only for a rule whose handler takes the request (as
+    /// a stream for a rule marked [`stream_body`](crate::RuleHandle::stream_body)).
+    /// For a handler without a `Request` argument it is read and dropped
+    /// before the handler runs ([`BodyPolicy::Discard`]), so a malformed one
+    /// still gets its error; a request that gets the missing handler or a 405
+    /// has it left unread ([`BodyPolicy::Ignore`]). Rule conditions see the
+    /// head only, and so does a custom missing handler.
     fn body_policy(&self, request: &Request) -> BodyPolicy {
         let path = request.decoded_path();
         self.router.body_policy(request, &path, self.head_as_get)

@@ -16,8 +16,20 @@ pub enum BodyPolicy {
     /// chunk by chunk, with back-pressure; nothing is buffered beyond the
     /// current chunk.
     Stream,
-    /// Do not read it: [`Request::body`](crate::Request::body) is empty. The
-    /// server skips the bytes so an HTTP/1 connection can carry on (or
-    /// closes it), and resets an HTTP/2 stream's body.
+    /// Keep none of it: [`Request::body`](crate::Request::body) is empty. The
+    /// body is still read to its end and thrown away before the handler
+    /// runs (Qt's order: a request is handled once it is whole), so a
+    /// malformed body, one over
+    /// [`max_body`](crate::config::SizeLimits::max_body) or one
+    /// too slow for the body timeouts gets its 400, 413 or 408 instead of
+    /// the handler's answer; nothing is buffered, and `Expect: 100-continue`
+    /// is answered with `100 Continue` as for the other policies.
     Discard,
+    /// Do not read it at all, for an answer that comes from the head alone
+    /// (the router's 404 and 405): the response is not held up by an upload
+    /// nobody wants. Hyper skips the unread bytes after the response so an
+    /// HTTP/1 connection can carry on (or closes it), and HTTP/2 resets the
+    /// stream's body; a malformed body is then never judged, so use it only
+    /// where no handler of the application runs.
+    Ignore,
 }

@@ -446,6 +446,7 @@ mod tests {
     const DATA: u8 = 0x0;
     const HEADERS: u8 = 0x1;
     const SETTINGS: u8 = 0x4;
+    const PING: u8 = 0x6;
     const END_STREAM: u8 = 0x1;
     const ACK: u8 = 0x1;
     const END_HEADERS: u8 = 0x4;
@@ -511,13 +512,15 @@ mod tests {
             seen.contains(&(SETTINGS, 0, 0)) && seen.contains(&(SETTINGS, ACK, 0))
         })
         .await;
-        client
-            .write_all(&frame(SETTINGS, ACK, 0, &[]))
-            .await
-            .expect("write");
-        for _ in 0..8 {
-            tokio::task::yield_now().await;
-        }
+        // A PING after the SETTINGS ACK: once its ACK is back, the server
+        // has written all it had to say before the requests.
+        let mut ack_and_ping = frame(SETTINGS, ACK, 0, &[]);
+        ack_and_ping.extend(frame(PING, 0, 0, &[0; 8]));
+        client.write_all(&ack_and_ping).await.expect("write");
+        frames_until(&mut client, &mut seen, |seen| {
+            seen.contains(&(PING, ACK, 0))
+        })
+        .await;
 
         writes.store(0, Ordering::SeqCst);
         seen.clear();
@@ -544,8 +547,6 @@ mod tests {
         served.await.expect("served").expect("a clean end");
     }
 
-    /// A stream still running when the connection is dropped goes on in a
-    /// task of its own.
     /// One poll of `conn` with a waker that does nothing.
     fn poll_once<F: Future>(conn: Pin<&mut F>) -> Poll<F::Output> {
         conn.poll(&mut Context::from_waker(std::task::Waker::noop()))
@@ -584,6 +585,8 @@ mod tests {
         assert!(finished.load(Ordering::SeqCst));
     }
 
+    /// A stream still running when the connection is dropped goes on in a
+    /// task of its own.
     #[tokio::test]
     async fn streams_outlive_a_dropped_connection() {
         let (exec, streams) = StreamExec::new();

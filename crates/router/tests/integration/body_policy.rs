@@ -1,6 +1,6 @@
-//! Which requests have their body read: only those whose rule's handler
-//! takes the request. A missing route, a 405, or a handler without a
-//! `Request` argument leave the body unread.
+//! Which requests have their body read: buffered only for a rule whose
+//! handler takes the request, read and dropped for a handler without a
+//! `Request` argument, left unread for a missing route or a 405.
 
 use bytes::Bytes;
 use http_body_util::Empty;
@@ -74,11 +74,11 @@ fn body_policy_table() {
         ("POST", "/plain", BodyPolicy::Discard),
         ("POST", "/by-ref", BodyPolicy::Buffer),
         ("POST", "/owned/7", BodyPolicy::Buffer),
-        ("POST", "/owned/x", BodyPolicy::Discard), // the capture does not convert: 404
+        ("POST", "/owned/x", BodyPolicy::Ignore), // the capture does not convert: 404
         ("POST", "/responder", BodyPolicy::Discard),
         ("PUT", "/both", BodyPolicy::Buffer),
-        ("POST", "/both", BodyPolicy::Discard), // wrong method: 404 (or 405)
-        ("POST", "/nowhere", BodyPolicy::Discard),
+        ("POST", "/both", BodyPolicy::Ignore), // wrong method: 404 (or 405)
+        ("POST", "/nowhere", BodyPolicy::Ignore),
         ("GET", "/get", BodyPolicy::Buffer),
         ("HEAD", "/get", BodyPolicy::Buffer), // answered by the GET route
         ("PUT", "/upload", BodyPolicy::Stream),
