@@ -371,3 +371,61 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_alive_fields_table() {
+        type Fields = &'static [(&'static str, &'static str)];
+        let cases: &[(Fields, Fields)] = &[
+            (
+                &[],
+                &[("connection", "keep-alive"), ("keep-alive", "timeout=5")],
+            ),
+            (
+                &[("content-type", "text/plain")],
+                &[
+                    ("content-type", "text/plain"),
+                    ("connection", "keep-alive"),
+                    ("keep-alive", "timeout=5"),
+                ],
+            ),
+            // The response's own Connection: neither field is added.
+            (&[("connection", "close")], &[("connection", "close")]),
+            (
+                &[("keep-alive", "timeout=1"), ("connection", "upgrade")],
+                &[("keep-alive", "timeout=1"), ("connection", "upgrade")],
+            ),
+            // Its own keep-alive alone is replaced, in its place.
+            (
+                &[("keep-alive", "timeout=1"), ("content-type", "text/plain")],
+                &[
+                    ("keep-alive", "timeout=5"),
+                    ("content-type", "text/plain"),
+                    ("connection", "keep-alive"),
+                ],
+            ),
+            (
+                &[("keep-alive", "timeout=1"), ("keep-alive", "max=3")],
+                &[("keep-alive", "timeout=5"), ("connection", "keep-alive")],
+            ),
+        ];
+        for (given, expected) in cases {
+            let mut headers = HeaderMap::new();
+            for (name, value) in *given {
+                headers.append(
+                    HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                );
+            }
+            add_keep_alive(&mut headers, HeaderValue::from_static("timeout=5"));
+            let got: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.to_str().unwrap_or("?")))
+                .collect();
+            assert_eq!(got, *expected, "{given:?}");
+        }
+    }
+}
