@@ -83,7 +83,10 @@ async fn a_streamed_body_past_the_body_limit_fails_mid_stream() {
              6\r\nabcdef\r\n6\r\nghijkl\r\n0\r\n\r\n",
         )
         .await;
-    assert_eq!(response.status_line, "HTTP/1.1 413 Payload Too Large");
+    assert_eq!(
+        response.status_line,
+        "HTTP/1.1 413 Request Entity Too Large"
+    );
 }
 
 /// One body holds the whole budget; another waits its 200 ms and gets 503;

@@ -12,6 +12,9 @@ use postern_core::{
 };
 use tokio::sync::mpsc;
 
+use crate::support::h2frames::{
+    H2Conn, SETTINGS_INITIAL_WINDOW_SIZE, SETTINGS_MAX_CONCURRENT_STREAMS, SETTINGS_MAX_FRAME_SIZE,
+};
 use crate::support::{Raw, TestServer, get, h2c, start_with, with_timeouts, within};
 
 /// For the 300 ms timeouts below: the server fires a timeout between 1 and
@@ -184,6 +187,46 @@ async fn changed_http2_settings_apply_to_new_connections() {
         order,
         ["start", "start", "end", "end"],
         "both streams at once"
+    );
+}
+
+/// The server's connection preface on a new h2c connection: its SETTINGS
+/// values for the initial stream window, the frame size and the stream
+/// limit, in that order.
+async fn announced_settings(addr: std::net::SocketAddr) -> [Option<u32>; 3] {
+    let mut conn = H2Conn::connect(addr).await;
+    let frames = conn.handshake(&[]).await;
+    let values = frames
+        .last()
+        .expect("the server's SETTINGS")
+        .settings_values();
+    let get = |id| values.iter().find(|(k, _)| *k == id).map(|(_, v)| *v);
+    [
+        get(SETTINGS_INITIAL_WINDOW_SIZE),
+        get(SETTINGS_MAX_FRAME_SIZE),
+        get(SETTINGS_MAX_CONCURRENT_STREAMS),
+    ]
+}
+
+/// Qt's `http2handshake`: the server preface announces the HTTP/2 settings,
+/// and a changed configuration shows in the next connection's preface.
+#[tokio::test]
+async fn the_server_preface_announces_the_http2_settings() {
+    let (server, addr) = start_with(Configuration::default(), TestServer).await;
+    assert_eq!(
+        announced_settings(addr).await,
+        [Some(262_144), Some(16_384), Some(100)]
+    );
+    let mut changed = Http2Settings::default();
+    changed.max_frame_size = 16_394;
+    changed.initial_stream_window_size = 50_000;
+    changed.max_concurrent_streams = 7;
+    server
+        .set_configuration(Configuration::default().with_http2(changed))
+        .expect("valid");
+    assert_eq!(
+        announced_settings(addr).await,
+        [Some(50_000), Some(16_394), Some(7)]
     );
 }
 

@@ -65,7 +65,7 @@ async fn a_failing_http1_body_gets_its_error_and_no_handler() {
         (
             "chunked past the limit",
             "6\r\nabcdef\r\n6\r\nghijkl\r\n0\r\n\r\n",
-            "413 Payload Too Large",
+            "413 Request Entity Too Large",
         ),
         (
             "no CRLF after the chunk",

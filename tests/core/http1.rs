@@ -1,6 +1,7 @@
 //! HTTP/1.0 and HTTP/1.1 over raw TCP: keep-alive, pipelining,
 //! `Connection: close`, HEAD, `Expect: 100-continue`, the missing handler, a
-//! dropped responder, and the request facts a handler sees.
+//! dropped responder, the request facts a handler sees, Qt's reason phrases
+//! and its tolerance of runs of spaces in the request line.
 
 use http::StatusCode;
 use postern_core::{AbstractHttpServer, Handled, Request, Responder};
@@ -327,4 +328,120 @@ async fn an_absolute_form_target_names_the_authority() {
     assert_eq!(facts["host"], "target.test");
     assert_eq!(facts["url"], "http://target.test/info?y=1");
     assert_eq!(facts["path"], "/info");
+}
+
+/// Answers `/status/<code>` with that status and an empty body, and
+/// `/body/<code>` with that status and the body `body`.
+struct StatusEcho;
+
+impl AbstractHttpServer for StatusEcho {
+    async fn handle_request(&self, request: &Request, responder: Responder) -> Handled {
+        let (with_body, code) = match request.path().split_once('/').map(|(_, rest)| rest) {
+            Some(rest) if rest.starts_with("status/") => (false, &rest["status/".len()..]),
+            Some(rest) if rest.starts_with("body/") => (true, &rest["body/".len()..]),
+            _ => return Handled::No(responder),
+        };
+        let Some(status) = code
+            .parse::<u16>()
+            .ok()
+            .and_then(|code| StatusCode::from_u16(code).ok())
+        else {
+            return Handled::No(responder);
+        };
+        if with_body {
+            responder.write_with_mime("body", "text/plain", status);
+        } else {
+            responder.write_status(status);
+        }
+        Handled::Yes
+    }
+}
+
+#[tokio::test]
+async fn status_lines_carry_qts_reason_phrases() {
+    let (_server, addr) = start(StatusEcho).await;
+    let mut raw = Raw::connect(addr).await;
+    // Qt's wording where hyper's differs, a phrase the two share, and codes
+    // outside Qt's table: no phrase (hyper would write `<none>`), keeping
+    // the space after the code.
+    let cases = [
+        (200, "HTTP/1.1 200 OK"),
+        (203, "HTTP/1.1 203 Non-Authoritative Information"),
+        (226, "HTTP/1.1 226 I'm Used"),
+        (413, "HTTP/1.1 413 Request Entity Too Large"),
+        (414, "HTTP/1.1 414 Request-URI Too Long"),
+        (416, "HTTP/1.1 416 Requested Range Not Satisfiable"),
+        (418, "HTTP/1.1 418 I'm a teapot"),
+        (599, "HTTP/1.1 599 Network Connect Timeout Error"),
+        (299, "HTTP/1.1 299 "),
+        (425, "HTTP/1.1 425 "),
+    ];
+    for (code, status_line) in cases {
+        let response = raw
+            .roundtrip(&format!("GET /status/{code} HTTP/1.1\r\nHost: a\r\n\r\n"))
+            .await;
+        assert_eq!(response.status_line, status_line, "{response:?}");
+        assert_eq!(response.header("content-length"), Some("0"), "{response:?}");
+        assert_eq!(response.body, b"", "{response:?}");
+    }
+    // HTTP/1.0 gets the same phrases.
+    let response = raw
+        .roundtrip("GET /status/414 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        .await;
+    assert_eq!(response.status_line, "HTTP/1.0 414 Request-URI Too Long");
+}
+
+#[tokio::test]
+async fn runs_of_spaces_in_the_request_line_are_accepted() {
+    let (_server, addr) = start(TestServer).await;
+    let mut raw = Raw::connect(addr).await;
+    let hello = raw
+        .roundtrip("GET   /hello  HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
+    assert_hello(&hello, "HTTP/1.1 200 OK");
+    // The connection carries on (a tab instead is refused: see `attacks`).
+    let again = raw
+        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
+    assert_hello(&again, "HTTP/1.1 200 OK");
+}
+
+#[tokio::test]
+async fn a_connect_answered_2xx_opens_a_tunnel_without_a_body() {
+    // Qt would send `hello` and carry on; HTTP makes a 2xx to CONNECT the
+    // start of a tunnel, which nothing here takes, so the connection ends.
+    let (_server, addr) = start(TestServer).await;
+    let mut raw = Raw::connect(addr).await;
+    raw.send("CONNECT /hello HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    let bytes = raw.eof().await;
+    let (response, rest) = RawResponse::parse_head(&bytes);
+    assert_eq!(response.status_line, "HTTP/1.1 200 OK", "{response:?}");
+    assert_eq!(response.header("content-length"), None, "{response:?}");
+    assert_eq!(response.header("x-test"), Some("yes"), "{response:?}");
+    assert_eq!(rest, b"", "no body");
+}
+
+#[tokio::test]
+async fn no_content_and_not_modified_carry_no_length_and_no_body() {
+    // Qt sends `content-length: 0` (or the body's length) and the body given.
+    let (_server, addr) = start(StatusEcho).await;
+    let mut raw = Raw::connect(addr).await;
+    for (path, status_line) in [
+        ("/body/204", "HTTP/1.1 204 No Content"),
+        ("/body/304", "HTTP/1.1 304 Not Modified"),
+        ("/status/204", "HTTP/1.1 204 No Content"),
+    ] {
+        raw.send(format!("GET {path} HTTP/1.1\r\nHost: a\r\n\r\n"))
+            .await;
+        let response = raw.head_response().await;
+        assert_eq!(response.status_line, status_line, "{response:?}");
+        assert_eq!(response.header("content-length"), None, "{response:?}");
+        assert_eq!(response.header("connection"), Some("keep-alive"));
+    }
+    // Nothing was sent after those heads: the next bytes are the next answer.
+    let next = raw
+        .roundtrip("GET /body/200 HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
+    assert_eq!(next.status_line, "HTTP/1.1 200 OK", "{next:?}");
+    assert_eq!(next.body, b"body");
 }

@@ -306,6 +306,27 @@ async fn a_slowly_streamed_response_is_not_cut_by_the_keep_alive_timeout() {
     assert_on_time(elapsed, "idle after a streamed response");
 }
 
+/// Qt's `keepAliveTimeout`: requests pipelined on one HTTP/1 connection,
+/// each answered later than the keep-alive timeout, are all answered; only
+/// the idle connection after them is closed.
+#[tokio::test]
+async fn slow_pipelined_http1_answers_are_not_cut_by_the_keep_alive_timeout() {
+    let (_server, addr) = start_with(short_keep_alive(), TestServer).await;
+    let mut raw = Raw::connect(addr).await;
+    raw.send(
+        "GET /slow?ms=900 HTTP/1.1\r\nHost: a\r\n\r\nGET /slow?ms=600 HTTP/1.1\r\nHost: a\r\n\r\n",
+    )
+    .await;
+    for body in ["slow 900", "slow 600"] {
+        let response = raw.response().await;
+        assert_eq!(response.status, 200, "{response:?}");
+        assert_eq!(response.body, body.as_bytes(), "{response:?}");
+    }
+    let (elapsed, rest) = raw.time_to_close(Instant::now()).await;
+    assert_eq!(rest, b"", "closed without a byte");
+    assert_on_time(elapsed, "idle after the slow answers");
+}
+
 #[tokio::test]
 async fn a_slow_http2_stream_is_not_cut_by_the_keep_alive_timeout() {
     let (_server, addr) = start_with(short_keep_alive(), TestServer).await;

@@ -20,7 +20,7 @@ pub struct Error {
 }
 
 impl Error {
-    pub(crate) fn bind(what: impl fmt::Display, source: std::io::Error) -> Error {
+    pub(crate) fn bind(what: &dyn fmt::Display, source: std::io::Error) -> Error {
         let hint = match source.kind() {
             std::io::ErrorKind::AddrInUse => {
                 "; another process holds the address (for a Unix socket, remove the stale file)"
@@ -37,7 +37,7 @@ impl Error {
     }
 
     pub(crate) fn unix_path(path: &Path, source: std::io::Error) -> Error {
-        Error::bind(format!("unix:{}", path.display()), source)
+        Error::bind(&format_args!("unix:{}", path.display()), source)
     }
 
     #[cfg(feature = "tls")]

@@ -113,6 +113,18 @@
 //!   [`websocket`] module lists the other differences.
 //! - Informational (1xx) responses other than hyper's automatic
 //!   `100 Continue` cannot be written: hyper's server has no API for them.
+//! - `204` and `304` answers carry no `content-length` and no body (RFC 9110
+//!   forbids a body there); Qt sends `content-length: 0` and any body given.
+//! - A `+` in the query decodes to a space ([`Request::query_pairs`], the
+//!   router's `Query<T>`), as browsers encode forms; Qt's `QUrlQuery` keeps
+//!   it.
+//! - A `CONNECT` answered 2xx opens a tunnel (RFC 9110 §9.3.6): the answer
+//!   goes out without a body and the connection is handed to an upgrade, or
+//!   closed when nothing takes it. Qt treats `CONNECT` as any other method.
+//! - HTTP/1 status lines use Qt's reason phrases (`413 Request Entity Too
+//!   Large`, `414 Request-URI Too Long`, …); a code outside Qt's table has
+//!   none, but keeps the space after the code that RFC 9112 requires
+//!   (`HTTP/1.1 299 \r\n`; Qt writes `HTTP/1.1 299\r\n`).
 //!
 //! # Logging
 //! Through `tracing`, with targets after Qt's categories: `postern::server`,

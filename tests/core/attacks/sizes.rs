@@ -75,7 +75,8 @@ enum Then {
 
 /// A request sized against `limit` of `set`, `past` bytes (or fields) past
 /// it: target, fields, body length. On HTTP/1 the request carries `host:
-/// a` too, one field of 9 bytes that counts.
+/// a` too, one field of 9 bytes that counts, and the total counts the 2
+/// bytes of the empty line ending the head.
 fn request(
     set: Set,
     limit: Limit,
@@ -84,7 +85,7 @@ fn request(
 ) -> (String, Vec<(String, String)>, u64) {
     let sizes = set.sizes();
     let (host_fields, host_bytes) = if proto == Proto::Http1 {
-        (1, 9)
+        (1, 9 + 2)
     } else {
         (0, 0)
     };

@@ -22,8 +22,10 @@ const HOST: &str = "host";
 /// `Host` with an empty value as [`SizeLimits::max_header_field`] counts it: name, 1, value.
 const MIN_HEADER_FIELD: u64 = HOST.len() as u64 + 1;
 
-/// `Host` with an empty value as [`SizeLimits::max_total_header`] counts it: name, value, 4.
-const MIN_TOTAL_HEADER: u64 = HOST.len() as u64 + 4;
+/// An HTTP/1.1 head holding only `Host` with an empty value, as
+/// [`SizeLimits::max_total_header`] counts it: name, value, 4, and 2 for the empty line
+/// ending the head.
+const MIN_TOTAL_HEADER: u64 = HOST.len() as u64 + 4 + 2;
 
 /// The largest flow-control window (RFC 9113 §6.9.1).
 const MAX_WINDOW: u32 = (1 << 31) - 1;
@@ -90,7 +92,7 @@ fn check_sizes(sizes: &SizeLimits) -> Result<(), Error> {
         && max < MIN_TOTAL_HEADER
     {
         return invalid(format!(
-            "limits.sizes.max_total_header is {max}: every HTTP/1.1 request carries a Host field counting at least {MIN_TOTAL_HEADER} bytes (name + value + 4), so every one would get 431; set at least {MIN_TOTAL_HEADER}, or None for no limit"
+            "limits.sizes.max_total_header is {max}: every HTTP/1.1 request carries a Host field counting at least {MIN_TOTAL_HEADER} bytes (name + value + 4, and 2 for the empty line ending the head), so every one would get 431; set at least {MIN_TOTAL_HEADER}, or None for no limit"
         ));
     }
     Ok(())
@@ -252,11 +254,11 @@ mod tests {
             ),
             (
                 |c| c.limits.sizes.max_total_header = Some(0),
-                "limits.sizes.max_total_header is 0: every HTTP/1.1 request carries a Host field counting at least 8 bytes (name + value + 4), so every one would get 431; set at least 8, or None for no limit",
+                "limits.sizes.max_total_header is 0: every HTTP/1.1 request carries a Host field counting at least 10 bytes (name + value + 4, and 2 for the empty line ending the head), so every one would get 431; set at least 10, or None for no limit",
             ),
             (
-                |c| c.limits.sizes.max_total_header = Some(7),
-                "limits.sizes.max_total_header is 7: every HTTP/1.1 request carries a Host field counting at least 8 bytes (name + value + 4), so every one would get 431; set at least 8, or None for no limit",
+                |c| c.limits.sizes.max_total_header = Some(9),
+                "limits.sizes.max_total_header is 9: every HTTP/1.1 request carries a Host field counting at least 10 bytes (name + value + 4, and 2 for the empty line ending the head), so every one would get 431; set at least 10, or None for no limit",
             ),
             (
                 |c| {

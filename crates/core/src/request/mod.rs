@@ -5,7 +5,7 @@ mod connection;
 use std::borrow::Cow;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use bytes::Bytes;
 use http::{Extensions, HeaderMap, Uri, Version};
@@ -19,10 +19,13 @@ use crate::body::{BodyStream, Reservation};
 struct Inner {
     head: http::request::Parts,
     body: Bytes,
+    /// The body the server read whole after the request was built, with
+    /// the budget bytes it holds (given back with it). Set in place, so
+    /// the request needs no copy of its head when the body policy kept a
+    /// clone of it.
+    buffered: OnceLock<(Bytes, Reservation)>,
     /// The unread body, for a server whose policy is to stream it.
     stream: Mutex<Option<BodyStream>>,
-    /// The budget bytes the buffered body holds, given back with it.
-    _reservation: Option<Reservation>,
     connection: ConnectionInfo,
 }
 
@@ -79,8 +82,8 @@ impl Request {
             inner: Arc::new(Inner {
                 head,
                 body,
+                buffered: OnceLock::new(),
                 stream: Mutex::new(None),
-                _reservation: None,
                 connection,
             }),
         }
@@ -88,24 +91,11 @@ impl Request {
 
     /// This request with its body read whole, holding `reservation` of the
     /// server's body budget until the request is dropped.
-    pub(crate) fn with_buffered_body(mut self, body: Bytes, reservation: Reservation) -> Request {
-        match Arc::get_mut(&mut self.inner) {
-            Some(inner) => {
-                inner.body = body;
-                inner._reservation = Some(reservation);
-                self
-            }
-            // The body policy kept a clone of the head-only request.
-            None => Request {
-                inner: Arc::new(Inner {
-                    head: self.inner.head.clone(),
-                    body,
-                    stream: Mutex::new(None),
-                    _reservation: Some(reservation),
-                    connection: self.inner.connection.clone(),
-                }),
-            },
-        }
+    pub(crate) fn with_buffered_body(self, body: Bytes, reservation: Reservation) -> Request {
+        // Set once: the server reads a body whole at most once, into a
+        // request built without one.
+        let _ = self.inner.buffered.set((body, reservation));
+        self
     }
 
     /// This request with its body left unread, for the handler to stream.
@@ -160,7 +150,9 @@ impl Request {
         self.inner.head.uri.query()
     }
 
-    /// Decoded `name=value` pairs of the query, in order (`+` is a space).
+    /// Decoded `name=value` pairs of the query, in order (`+` is a space, as
+    /// browsers encode forms; Qt's `QUrlQuery` keeps a `+`; `%2B` is a `+`
+    /// in both).
     pub fn query_pairs(&self) -> Vec<(String, String)> {
         self.query().map(parse_query).unwrap_or_default()
     }
@@ -239,7 +231,10 @@ impl Request {
 
     /// The whole body (de-chunked).
     pub fn body(&self) -> &Bytes {
-        &self.inner.body
+        self.inner
+            .buffered
+            .get()
+            .map_or(&self.inner.body, |(body, _)| body)
     }
 
     /// Decoded `name=value` pairs of an `application/x-www-form-urlencoded`
@@ -258,7 +253,7 @@ impl Request {
                 mime.trim()
                     .eq_ignore_ascii_case("application/x-www-form-urlencoded")
             });
-        match std::str::from_utf8(&self.inner.body) {
+        match std::str::from_utf8(self.body()) {
             Ok(body) if is_form => parse_query(body),
             _ => Vec::new(),
         }
@@ -338,6 +333,37 @@ fn parse_query(query: &str) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A body read whole reaches the handler, and the clone the body policy
+    /// kept sees it too (the body is set in place, not in a copy).
+    #[tokio::test]
+    async fn buffered_body_reaches_a_clone_kept_by_the_body_policy() {
+        use crate::{AbstractHttpServer, BodyPolicy, Handled, Responder};
+        use http_body_util::{BodyExt, Full};
+
+        #[derive(Default)]
+        struct Keeps(Mutex<Option<Request>>);
+        impl AbstractHttpServer for Keeps {
+            fn body_policy(&self, request: &Request) -> BodyPolicy {
+                *self.0.lock().unwrap() = Some(request.clone());
+                BodyPolicy::Buffer
+            }
+            async fn handle_request(&self, request: &Request, responder: Responder) -> Handled {
+                let kept = self.0.lock().unwrap().take().unwrap();
+                let answer = format!("{:?}|{:?}", request.body(), kept.body());
+                responder.write_with_mime(answer, "text/plain", http::StatusCode::OK);
+                Handled::Yes
+            }
+        }
+
+        let request = http::Request::post("/")
+            .body(Full::new(Bytes::from_static(b"name=porch")))
+            .unwrap();
+        let response = crate::respond(&Keeps::default(), request).await;
+        assert_eq!(response.status(), http::StatusCode::OK);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, "b\"name=porch\"|b\"name=porch\"");
+    }
 
     fn request(uri: &str, headers: &[(&str, &str)]) -> Request {
         let mut builder = http::Request::builder().uri(uri);

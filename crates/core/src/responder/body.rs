@@ -61,6 +61,18 @@ pub(crate) fn run_to_completion(handler: HandlerTask) {
     }
 }
 
+/// Spawn a task of the server's own (a connection, an accept loop, a
+/// refusal) as a boxed future: every such task then shares one task type,
+/// and so one copy of tokio's task code, with the handlers run to
+/// completion, for one allocation per task (per connection at most, never
+/// per request; the task itself then holds only the pointer).
+pub(crate) fn spawn_boxed(
+    task: impl Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let task: HandlerTask = Box::pin(task);
+    tokio::spawn(task)
+}
+
 /// A response body: whole bytes, or frames streamed by a
 /// [`ChunkedWriter`](super::ChunkedWriter) or a reader.
 ///

@@ -14,7 +14,7 @@ use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, TRAILER};
 use http::{HeaderMap, StatusCode};
 use tokio::sync::{mpsc, oneshot};
 
-pub(crate) use body::{HandlerTask, run_to_completion};
+pub(crate) use body::{HandlerTask, run_to_completion, spawn_boxed};
 pub use body::{ResponseBody, StreamAborted};
 pub use chunked::{ChunkedWriter, ResponseCanceled};
 

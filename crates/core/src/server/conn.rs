@@ -45,6 +45,11 @@ pub(crate) enum Ending {
 
 /// A hyper connection that can be asked to finish gracefully.
 trait Graceful: Future<Output = Result<(), hyper::Error>> {
+    /// The protocol the connection speaks: a constant of the type, so
+    /// [`drive`]'s branches on it (the log targets) are decided when it is
+    /// compiled, once per protocol, instead of both kept in each copy.
+    const PROTOCOL: Protocol;
+
     fn start_graceful_shutdown(self: Pin<&mut Self>);
 }
 
@@ -56,6 +61,8 @@ where
     <S::ResBody as http_body::Body>::Error: Into<BoxError>,
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
+    const PROTOCOL: Protocol = Protocol::Http1;
+
     fn start_graceful_shutdown(self: Pin<&mut Self>) {
         self.graceful_shutdown();
     }
@@ -70,6 +77,8 @@ where
     I: hyper::rt::Read + hyper::rt::Write + Unpin,
     E: hyper::rt::bounds::Http2ServerConnExec<S::Future, S::ResBody>,
 {
+    const PROTOCOL: Protocol = Protocol::Http2;
+
     fn start_graceful_shutdown(self: Pin<&mut Self>) {
         self.graceful_shutdown();
     }
@@ -77,6 +86,8 @@ where
 
 #[cfg(feature = "http2")]
 impl<C: Graceful> Graceful for H2Conn<C> {
+    const PROTOCOL: Protocol = C::PROTOCOL;
+
     fn start_graceful_shutdown(self: Pin<&mut Self>) {
         self.conn().start_graceful_shutdown();
     }
@@ -170,15 +181,7 @@ where
                     );
                     #[cfg(feature = "ws")]
                     let after = phase.clone();
-                    let ending = drive(
-                        conn,
-                        &activity,
-                        &shared.core,
-                        &snapshot,
-                        phase,
-                        Protocol::Http1,
-                    )
-                    .await;
+                    let ending = drive(conn, &activity, &shared.core, &snapshot, phase).await;
                     // Handed over to a WebSocket: the connection lives on in it.
                     #[cfg(feature = "ws")]
                     if ending == Ending::Closed {
@@ -202,15 +205,7 @@ where
                             .serve_connection(io, service),
                         streams,
                     ));
-                    drive(
-                        conn,
-                        &activity,
-                        &shared.core,
-                        &snapshot,
-                        phase,
-                        Protocol::Http2,
-                    )
-                    .await
+                    drive(conn, &activity, &shared.core, &snapshot, phase).await
                 }
                 #[cfg(not(feature = "http2"))]
                 {
@@ -234,6 +229,9 @@ fn http1_builder(config: &Configuration) -> hyper::server::conn::http1::Builder 
         .header_read_timeout(None)
         .keep_alive(true)
         .half_close(false)
+        // Runs of spaces between the request line's parts are accepted, as
+        // Qt accepts them (RFC 9112 §3 allows it); other whitespace is not.
+        .allow_multiple_spaces_in_request_line_delimiters(true)
         .max_buf_size(bounds.max_buf_size)
         .max_header_size(bounds.max_buf_size);
     // Setting any field count makes hyper allocate its header slots per
@@ -291,7 +289,6 @@ fn drive<'a, C: Graceful>(
     shared: &'a Core,
     snapshot: &'a Arc<Snapshot>,
     mut phase: watch::Receiver<Phase>,
-    protocol: Protocol,
 ) -> impl Future<Output = Ending> + 'a {
     // An `async` block for the reason `serve_connection` has one.
     async move {
@@ -332,7 +329,7 @@ fn drive<'a, C: Graceful>(
             match event {
                 Event::Ended(result) => {
                     if let Err(error) = result {
-                        conn_debug!(protocol, %error, "connection ended with an error");
+                        conn_debug!(C::PROTOCOL, %error, "connection ended with an error");
                         activity.access().connection_error(&error);
                     }
                     return Ending::Closed;
@@ -368,7 +365,7 @@ fn drive<'a, C: Graceful>(
                     match watch.verdict(activity, &snapshot.config.timeouts) {
                         Verdict::Wait => {}
                         Verdict::Idle if !graceful => {
-                            conn_debug!(protocol, "keep-alive timeout: closing idle connection");
+                            conn_debug!(C::PROTOCOL, "keep-alive timeout: closing idle connection");
                             graceful = true;
                             conn.as_mut().start_graceful_shutdown();
                         }
@@ -376,24 +373,24 @@ fn drive<'a, C: Graceful>(
                         Verdict::Idle => return Ending::Closed,
                         Verdict::BodyStall => {
                             conn_debug!(
-                                protocol,
+                                C::PROTOCOL,
                                 "no request body bytes within the body-idle timeout: failing the bodies (408)"
                             );
                             activity.cut_bodies();
                         }
                         Verdict::BodyTooSlow => {
                             conn_debug!(
-                                protocol,
+                                C::PROTOCOL,
                                 "request bodies slower than the minimum rate: failing them (408)"
                             );
                             activity.cut_bodies();
                         }
                         Verdict::ResponseTooSlow => {
                             conn_debug!(
-                                protocol,
+                                C::PROTOCOL,
                                 "the client takes responses slower than the minimum rate: closing"
                             );
-                            if protocol == Protocol::Http1 || cutting {
+                            if C::PROTOCOL == Protocol::Http1 || cutting {
                                 return Ending::Closed;
                             }
                             // Tell an HTTP/2 client why with a GOAWAY; close at
@@ -404,14 +401,14 @@ fn drive<'a, C: Graceful>(
                         }
                         Verdict::WriteStall => {
                             conn_debug!(
-                                protocol,
+                                C::PROTOCOL,
                                 "the client took no response bytes within the write-stall timeout: closing"
                             );
                             return Ending::Closed;
                         }
                         Verdict::HeadTimeout => {
                             conn_debug!(
-                                protocol,
+                                C::PROTOCOL,
                                 "request head not complete within the timeout: closing"
                             );
                             // A slowloris cut: counted with the body timeouts.

@@ -366,6 +366,8 @@ where
                     )
                 }
             };
+            #[cfg(feature = "http1")]
+            super::reason::apply_qt_reason(&mut response);
             response.body_mut().set_access(this.access.take());
             return Poll::Ready(Ok(response));
         }

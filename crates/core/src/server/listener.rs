@@ -112,7 +112,7 @@ where
     M: MakeConnService,
     F: Future<Output = Ending> + Send + 'static,
 {
-    tokio::spawn(Counted {
+    crate::responder::spawn_boxed(Counted {
         serve,
         guard: LiveGuard::new(shared),
         _permit: permit,
@@ -246,25 +246,14 @@ type Proxied = NotProxied;
 #[derive(Default)]
 struct NotProxied;
 
-/// The raw HTTP/1.1 bytes of the accept loop's 429: the same empty refusal
-/// every layer sends, written before hyper is involved.
-fn http1_refusal() -> Vec<u8> {
-    let response = postern_limits::empty_response(
-        http::StatusCode::TOO_MANY_REQUESTS,
-        http::Version::HTTP_11,
-        true,
-        (),
-    );
-    let mut bytes = format!("HTTP/1.1 {}\r\n", response.status()).into_bytes();
-    for (name, value) in response.headers() {
-        bytes.extend_from_slice(name.as_str().as_bytes());
-        bytes.extend_from_slice(b": ");
-        bytes.extend_from_slice(value.as_bytes());
-        bytes.extend_from_slice(b"\r\n");
-    }
-    bytes.extend_from_slice(b"\r\n");
-    bytes
-}
+/// The raw HTTP/1.1 bytes of the accept loop's 429, written before hyper is
+/// involved: the same empty refusal every layer sends (the test below
+/// builds it from [`postern_limits::empty_response`]), as one constant
+/// rather than formatted per refusal.
+const HTTP1_REFUSAL: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\n\
+content-type: application/x-empty\r\n\
+content-length: 0\r\n\
+connection: close\r\n\r\n";
 
 /// Answer a connection over the caps the way its protocol understands:
 /// HTTP/1 gets `429` with `connection: close`, an HTTP/2 client a GOAWAY with
@@ -278,11 +267,11 @@ async fn refuse(mut io: Stream, wait: Duration) {
         0, 0, 8, 0x7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0b,
     ];
     let reply = match tokio::time::timeout(wait, super::rewind::sniff(&mut io)).await {
-        Ok(Ok(Some((super::rewind::Protocol::Http2, _, _)))) => H2_GOAWAY.to_vec(),
-        Ok(Ok(Some(_))) => http1_refusal(),
+        Ok(Ok(Some((super::rewind::Protocol::Http2, _, _)))) => H2_GOAWAY,
+        Ok(Ok(Some(_))) => HTTP1_REFUSAL,
         _ => return,
     };
-    if io.write_all(&reply).await.is_ok() && io.shutdown().await.is_ok() {
+    if io.write_all(reply).await.is_ok() && io.shutdown().await.is_ok() {
         // Let the client read the answer before the socket goes away.
         let mut sink = [0u8; 1024];
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
@@ -315,7 +304,7 @@ fn refuse_bounded<M: MakeConnService>(shared: &Arc<Shared<M>>, io: Stream, wait:
         }
     }
     let slot = Slot(Arc::clone(shared));
-    tokio::spawn(async move {
+    crate::responder::spawn_boxed(async move {
         let _slot = slot;
         refuse(io, wait).await;
     });
@@ -506,7 +495,7 @@ fn proxy_first<M: MakeConnService>(
     let guard = LiveGuard::new(shared);
     let shared = Arc::clone(shared);
     let proxy = Arc::clone(proxy);
-    tokio::spawn(async move {
+    crate::responder::spawn_boxed(async move {
         let _guard = guard;
         let ending = match accepted {
             Accepted::Tcp(stream, peer) => {
@@ -617,5 +606,33 @@ impl ProxiedConn {
                 serve_connection(Arc::clone(shared), Stream::Other(io), info, None).await
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HTTP1_REFUSAL;
+
+    /// The constant is the layers' empty 429, head for head.
+    #[test]
+    fn http1_refusal_is_the_layers_empty_429() {
+        let response = postern_limits::empty_response(
+            http::StatusCode::TOO_MANY_REQUESTS,
+            http::Version::HTTP_11,
+            true,
+            (),
+        );
+        let mut expected = format!("HTTP/1.1 {}\r\n", response.status()).into_bytes();
+        for (name, value) in response.headers() {
+            expected.extend_from_slice(name.as_str().as_bytes());
+            expected.extend_from_slice(b": ");
+            expected.extend_from_slice(value.as_bytes());
+            expected.extend_from_slice(b"\r\n");
+        }
+        expected.extend_from_slice(b"\r\n");
+        assert_eq!(
+            String::from_utf8_lossy(HTTP1_REFUSAL),
+            String::from_utf8_lossy(&expected)
+        );
     }
 }

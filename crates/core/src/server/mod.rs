@@ -16,6 +16,8 @@ mod listener;
 mod make;
 #[cfg(feature = "proxy-protocol")]
 mod proxy;
+#[cfg(feature = "http1")]
+mod reason;
 mod rewind;
 mod serve_service;
 mod shared;
@@ -291,7 +293,7 @@ impl<M: MakeConnService> Serving for Shared<M> {
     }
 
     fn accept(self: Arc<Self>, bound: Bound, proxy: Option<ProxyOptions>) -> JoinHandle<()> {
-        tokio::spawn(accept_loop(self, bound, proxy))
+        crate::responder::spawn_boxed(accept_loop(self, bound, proxy))
     }
 
     fn serve_io(self: Arc<Self>, io: Box<dyn listener::Io>, info: crate::ConnectionInfo) {
@@ -348,7 +350,7 @@ impl RunningServer {
         };
         let addr = bound
             .addr()
-            .map_err(|e| Error::bind("a listener whose address cannot be read", e))?;
+            .map_err(|e| Error::bind(&"a listener whose address cannot be read", e))?;
         #[cfg(feature = "proxy-protocol")]
         let proxy = listen.proxy.map(Arc::new);
         #[cfg(not(feature = "proxy-protocol"))]
@@ -544,7 +546,12 @@ const DEFAULT_BACKLOG: u32 = 1024;
 async fn bind_tcp(addr: &str, backlog: u32) -> Result<tokio::net::TcpListener, Error> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host(addr)
         .await
-        .map_err(|e| Error::bind(format!("{addr:?} (not an address: use \"host:port\")"), e))?
+        .map_err(|e| {
+            Error::bind(
+                &format_args!("{addr:?} (not an address: use \"host:port\")"),
+                e,
+            )
+        })?
         .collect();
     let mut last = None;
     for candidate in addrs {
@@ -554,9 +561,9 @@ async fn bind_tcp(addr: &str, backlog: u32) -> Result<tokio::net::TcpListener, E
         }
     }
     Err(match last {
-        Some((candidate, e)) => Error::bind(candidate, e),
+        Some((candidate, e)) => Error::bind(&candidate, e),
         None => Error::bind(
-            addr,
+            &addr,
             std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 "the name resolved to no address",

@@ -96,8 +96,11 @@
 //! - An accepted request with a bad key gets 400, a version other than 13
 //!   gets 426 with `Sec-WebSocket-Version: 13`; Qt leaves that to
 //!   QWebSocketServer.
-//! - An upgrade request nobody answers gets the missing handler's answer
-//!   and the connection stays open for more HTTP requests (Qt disconnects
+//! - An upgrade request no verifier accepts or denies is an ordinary
+//!   request: [`handle_request`](crate::AbstractHttpServer::handle_request)
+//!   (the router's rules) may answer it, and only a declined one gets the
+//!   missing handler (Qt sends it straight to the missing handler). Either
+//!   way the connection stays open for more HTTP requests (Qt disconnects
 //!   after it): a refused upgrade leaves HTTP/1.1 usable.
 //! - Accepted sockets left in the queue are closed with 1001 after
 //!   [`idle_timeout`](WebSocketConfig::idle_timeout) or at shutdown; Qt

@@ -8,13 +8,16 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SizeLimits {
-    /// Longest request target (path and query, as sent) in bytes. Default
+    /// Longest request target as sent, in bytes: path and query, or the whole
+    /// `http://host/path` of an HTTP/1 absolute-form target. Default
     /// 65,536 (Qt's). The `http` crate holds targets up to 65,534 bytes, so
     /// on a hyper server longer ones are refused before this layer runs,
     /// whatever this says: 414 from hyper on HTTP/1, a stream reset
     /// (`PROTOCOL_ERROR`) from h2 on HTTP/2.
     pub max_url: Option<u64>,
-    /// Most header bytes in all (each field's name + value + 4). Default 65,536.
+    /// Most header bytes in all: each field's name + value + 4 (`name: value`
+    /// and its CRLF), plus 2 on HTTP/1.x for the empty line ending the head,
+    /// as Qt counts the head's bytes. Default 65,536.
     pub max_total_header: Option<u64>,
     /// Longest single header field, `name.len() + 1 + value.len()`. Default 49,152.
     pub max_header_field: Option<u64>,

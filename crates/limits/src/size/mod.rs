@@ -4,10 +4,10 @@
 //!
 //! | limit | measured | refusal |
 //! |---|---|---|
-//! | [`max_url`](SizeLimits::max_url) | the request target as sent: `uri.path_and_query()` (HTTP/2: `:path`); CONNECT's authority | **414** |
+//! | [`max_url`](SizeLimits::max_url) | the request target as sent: `uri.path_and_query()` (HTTP/2: `:path`), an HTTP/1 absolute-form target whole; CONNECT's authority | **414** |
 //! | [`max_header_fields`](SizeLimits::max_header_fields) | header fields, duplicates counted | **431** |
 //! | [`max_header_field`](SizeLimits::max_header_field) | each field's `name.len() + 1 + value.len()` | **431** |
-//! | [`max_total_header`](SizeLimits::max_total_header) | the sum of `name + value + 4` over all fields | **431** |
+//! | [`max_total_header`](SizeLimits::max_total_header) | the sum of `name + value + 4` over all fields, plus 2 on HTTP/1.x for the empty line ending the head | **431** |
 //! | [`max_body`](SizeLimits::max_body) | `Content-Length` (or the body's size hint) before reading | **413** |
 //! | [`max_body`](SizeLimits::max_body) | the bytes streamed, chunked and HTTP/2 bodies included | `http_body_util::LengthLimitError` from the body: map it to 413 |
 //!
@@ -90,7 +90,7 @@ pub use layer::SizeLimitLayer;
 pub use service::SizeLimitService;
 
 use http::header::CONTENT_LENGTH;
-use http::{Request, Uri};
+use http::{Request, Uri, Version};
 use http_body::Body;
 
 use crate::config::SizeLimits;
@@ -131,7 +131,7 @@ impl SizeCheck {
         let close = may_close(req.version());
         let headers_too_large = |what| refused(Rejection::HeadersTooLarge { close }, what);
         if let Some(max) = limits.max_url
-            && target_len(req.uri()) > max
+            && target_len(req.uri(), req.version()) > max
         {
             return Err(refused(Rejection::UriTooLong { close }, "URL"));
         }
@@ -143,7 +143,13 @@ impl SizeCheck {
         }
         if self.scan_fields {
             let max_field = limits.max_header_field.unwrap_or(u64::MAX);
-            let mut total: u64 = 0;
+            // Qt counts an HTTP/1 head's bytes as they arrive: each
+            // `name: value\r\n` and the `\r\n` that ends the head.
+            let mut total: u64 = if req.version() <= Version::HTTP_11 {
+                2
+            } else {
+                0
+            };
             for (name, value) in headers {
                 let name_len = name.as_str().len() as u64;
                 let value_len = value.len() as u64;
@@ -181,13 +187,21 @@ fn refused(rejection: Rejection, what: &'static str) -> Rejection {
     rejection
 }
 
-/// The request target's length as sent: path and query (HTTP/2 `:path`), or
-/// the authority of a CONNECT request.
+/// The request target's length as sent: path and query (HTTP/2 `:path`); a
+/// whole absolute-form target on HTTP/1 (`http://host/path`, as Qt measures
+/// it); the authority of a CONNECT request.
 #[inline]
-fn target_len(uri: &Uri) -> u64 {
-    match uri.path_and_query() {
-        Some(path_and_query) => path_and_query.as_str().len() as u64,
-        None => uri.authority().map_or(0, |a| a.as_str().len() as u64),
+fn target_len(uri: &Uri, version: Version) -> u64 {
+    let path = uri.path_and_query().map(|pq| pq.as_str().len() as u64);
+    let authority = uri.authority().map_or(0, |a| a.as_str().len() as u64);
+    match (uri.scheme_str(), path) {
+        // HTTP/2 requests get their scheme and authority from pseudo-headers,
+        // which are not part of `:path`.
+        (Some(scheme), path) if version <= Version::HTTP_11 => {
+            scheme.len() as u64 + "://".len() as u64 + authority + path.unwrap_or(0)
+        }
+        (_, Some(path)) => path,
+        (_, None) => authority,
     }
 }
 

@@ -1,7 +1,7 @@
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version};
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use http_body::Frame;
 use http_body_util::{BodyExt, Full};
 use tower::{Layer, ServiceExt, service_fn};
@@ -117,12 +117,12 @@ async fn table() {
             )
         },
         Case {
-            // (1 + 15 + 4) * 2 = 40
-            headers: vec![("a", "v".repeat(15)), ("b", "v".repeat(15))],
+            // (1 + 14 + 4) * 2 + 2 (the empty line ending an HTTP/1 head) = 40
+            headers: vec![("a", "v".repeat(14)), ("b", "v".repeat(14))],
             ..case("total at the limit", StatusCode::OK)
         },
         Case {
-            headers: vec![("a", "v".repeat(15)), ("b", "v".repeat(16))],
+            headers: vec![("a", "v".repeat(14)), ("b", "v".repeat(15))],
             ..case(
                 "total over the limit",
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -259,16 +259,49 @@ async fn connect_authority_is_measured() {
 }
 
 #[test]
+fn target_length_is_the_target_as_sent() {
+    let len = |uri: &str, version| target_len(&uri.parse::<Uri>().expect("a URI"), version);
+    let table = [
+        ("/a?b=c", Version::HTTP_11, 6),
+        ("http://example.com:8080/a?b=c", Version::HTTP_11, 29),
+        ("http://example.com:8080/a?b=c", Version::HTTP_10, 29),
+        // The `http` crate gives an absolute-form target without a path
+        // the path `/`, counted too.
+        ("http://h", Version::HTTP_11, 9),
+        // HTTP/2's URI is built from :scheme, :authority and :path; only
+        // :path was the target.
+        ("https://example.com/a?b=c", Version::HTTP_2, 6),
+        // CONNECT's authority-form.
+        ("example.com:443", Version::HTTP_11, 15),
+    ];
+    for (uri, version, expected) in table {
+        assert_eq!(len(uri, version), expected, "{uri} {version:?}");
+    }
+}
+
+#[test]
 fn header_total_formula_matches_the_docs() {
-    // name + value + 4 per field.
-    let mut req = Request::new(Full::new(Bytes::new()));
-    req.headers_mut().insert(
-        HeaderName::from_static("x-a"),
-        HeaderValue::from_static("12345"),
-    );
+    // name + value + 4 per field, and 2 for the empty line ending an HTTP/1
+    // head (HTTP/2 has none).
     let check = |max| SizeCheck::new(SizeLimits::disabled().with_max_total_header(Some(max)));
-    assert!(check(12).check(&req).is_ok());
-    assert!(check(11).check(&req).is_err());
+    for (version, total) in [
+        (Version::HTTP_10, 14),
+        (Version::HTTP_11, 14),
+        (Version::HTTP_2, 12),
+    ] {
+        let mut req = Request::new(Full::new(Bytes::new()));
+        *req.version_mut() = version;
+        req.headers_mut().insert(
+            HeaderName::from_static("x-a"),
+            HeaderValue::from_static("12345"),
+        );
+        assert!(check(total).check(&req).is_ok(), "{version:?} at {total}");
+        assert!(
+            check(total - 1).check(&req).is_err(),
+            "{version:?} over {}",
+            total - 1
+        );
+    }
 }
 
 /// A body of unknown length sending `frames` frames of 4 bytes each.
