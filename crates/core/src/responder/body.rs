@@ -204,11 +204,51 @@ impl http_body::Body for ResponseBody {
     type Data = Bytes;
     type Error = StreamAborted;
 
+    // Whole bytes with no handler left to drive (nearly every response)
+    // inline; everything else out of line.
+    #[inline]
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, StreamAborted>>> {
         let this = self.get_mut();
+        if this.handler.is_none()
+            && let Kind::Full(bytes) = &mut this.kind
+        {
+            return Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b))));
+        }
+        this.poll_driven(cx)
+    }
+
+    // Whole bytes (nearly every response) answered inline; the rest out of
+    // line, so the check stays small enough to inline into hyper's loop.
+    #[inline]
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Full(bytes) => bytes.is_none(),
+            _ => self.streamed_end(),
+        }
+    }
+
+    #[inline]
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
+            Kind::Full(None) => SizeHint::with_exact(0),
+            _ => self.streamed_size_hint(),
+        }
+    }
+}
+
+impl ResponseBody {
+    /// [`poll_frame`](http_body::Body::poll_frame) of a body that drives a
+    /// handler or is not whole bytes.
+    #[inline(never)]
+    fn poll_driven(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, StreamAborted>>> {
+        let this = self;
         // Out of its slot while polled, as in the service future: a handler
         // that panics is not run again when the body is dropped.
         if let Some(mut slot) = this.handler.take()
@@ -238,7 +278,7 @@ impl http_body::Body for ResponseBody {
             },
             Kind::Buffered(buffered) => match buffered.0.pop_front() {
                 Some(frame) => Poll::Ready(Some(Ok(frame))),
-                None => Pin::new(&mut buffered.1).poll_frame(cx),
+                None => http_body::Body::poll_frame(Pin::new(&mut buffered.1), cx),
             },
             Kind::Foreign(body) => {
                 let body = body.get_mut().unwrap_or_else(PoisonError::into_inner);
@@ -254,21 +294,26 @@ impl http_body::Body for ResponseBody {
         }
     }
 
-    fn is_end_stream(&self) -> bool {
+    /// [`is_end_stream`](http_body::Body::is_end_stream) of a body that is
+    /// not whole bytes.
+    #[inline(never)]
+    fn streamed_end(&self) -> bool {
         match &self.kind {
-            Kind::Full(bytes) => bytes.is_none(),
             Kind::Foreign(body) => body.lock().is_ok_and(|body| body.is_end_stream()),
+            Kind::Full(bytes) => bytes.is_none(),
             Kind::Stream(_) | Kind::Buffered(_) => false,
         }
     }
 
-    fn size_hint(&self) -> SizeHint {
+    /// [`size_hint`](http_body::Body::size_hint) of a body that is not
+    /// whole bytes.
+    #[inline(never)]
+    fn streamed_size_hint(&self) -> SizeHint {
         match &self.kind {
-            Kind::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
-            Kind::Full(None) => SizeHint::with_exact(0),
             Kind::Foreign(body) => body
                 .lock()
                 .map_or_else(|_| SizeHint::default(), |body| body.size_hint()),
+            Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
             Kind::Stream(_) | Kind::Buffered(_) => SizeHint::default(),
         }
     }

@@ -67,8 +67,9 @@ impl fmt::Debug for Responder {
 }
 
 /// The receiving side of a [`Responder`]: resolves to the response written
-/// (a dropped responder writes 500; one leaked with `mem::forget` resolves
-/// to 500 too, never to a hang).
+/// (a dropped responder writes 500). A responder leaked with `mem::forget`
+/// is never dropped, so its request is never answered: the client waits
+/// until it gives up or a shutdown's deadline cuts the connection.
 #[derive(Debug)]
 pub struct PendingResponse {
     rx: oneshot::Receiver<http::Response<ResponseBody>>,

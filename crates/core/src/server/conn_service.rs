@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::StatusCode;
 use http::header::{CONNECTION, HeaderName, HeaderValue};
+use http::{HeaderMap, StatusCode};
 use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 use tower_service::Service;
@@ -61,6 +61,26 @@ impl<M: MakeConnService> ConnService<M> {
 
 /// The `keep-alive` response field (RFC 9112 appendix C.2.2).
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+
+/// Add `connection: keep-alive` and `keep-alive: <value>` to a response
+/// that sets no `Connection` of its own (a `keep-alive` it sets is
+/// replaced). A response has few fields: one pass over their names costs
+/// less than the hashed lookup `entry` makes before its insert.
+fn add_keep_alive(headers: &mut HeaderMap, value: HeaderValue) {
+    let mut has_keep_alive = false;
+    for name in headers.keys() {
+        if *name == CONNECTION {
+            return;
+        }
+        has_keep_alive |= *name == KEEP_ALIVE;
+    }
+    headers.append(CONNECTION, HeaderValue::from_static("keep-alive"));
+    if has_keep_alive {
+        headers.insert(KEEP_ALIVE, value);
+    } else {
+        headers.append(KEEP_ALIVE, value);
+    }
+}
 
 /// A bodiless response of the server's own (see
 /// [`empty_response`](postern_limits::empty_response)).
@@ -128,10 +148,14 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
                 snapshot.keep_alive_header.clone()
             });
         // A possible upgrade (the hub decides): how to tie a socket to this
-        // connection. Two field lookups for other requests.
+        // connection. The HTTP/1 head check saw any `Upgrade` field already;
+        // other heads are looked up.
         #[cfg(feature = "ws")]
         if request.method() == http::Method::CONNECT
-            || request.headers().contains_key(http::header::UPGRADE)
+            || match request.version() {
+                http::Version::HTTP_10 | http::Version::HTTP_11 => head.upgrade,
+                _ => request.headers().contains_key(http::header::UPGRADE),
+            }
         {
             let source =
                 super::UpgradeSource::new(&self.activity, self.shared.core.phase.subscribe());
@@ -323,12 +347,8 @@ where
                             .in_flight
                             .as_ref()
                             .is_some_and(|in_flight| !in_flight.activity().body_unread())
-                        // One hashed lookup finds and fills the slot.
-                        && let http::header::Entry::Vacant(slot) =
-                            parts.headers.entry(CONNECTION)
                     {
-                        slot.insert(HeaderValue::from_static("keep-alive"));
-                        parts.headers.insert(KEEP_ALIVE, keep_alive);
+                        add_keep_alive(&mut parts.headers, keep_alive);
                     }
                     let body = match this.in_flight.take() {
                         Some(in_flight) => ServerBody::service(body, in_flight),
@@ -355,6 +375,64 @@ where
             super::reason::apply_qt_reason(&mut response);
             response.body_mut().set_access(this.access.take());
             return Poll::Ready(Ok(response));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_alive_fields_table() {
+        type Fields = &'static [(&'static str, &'static str)];
+        let cases: &[(Fields, Fields)] = &[
+            (
+                &[],
+                &[("connection", "keep-alive"), ("keep-alive", "timeout=5")],
+            ),
+            (
+                &[("content-type", "text/plain")],
+                &[
+                    ("content-type", "text/plain"),
+                    ("connection", "keep-alive"),
+                    ("keep-alive", "timeout=5"),
+                ],
+            ),
+            // The response's own Connection: neither field is added.
+            (&[("connection", "close")], &[("connection", "close")]),
+            (
+                &[("keep-alive", "timeout=1"), ("connection", "upgrade")],
+                &[("keep-alive", "timeout=1"), ("connection", "upgrade")],
+            ),
+            // Its own keep-alive alone is replaced, in its place.
+            (
+                &[("keep-alive", "timeout=1"), ("content-type", "text/plain")],
+                &[
+                    ("keep-alive", "timeout=5"),
+                    ("content-type", "text/plain"),
+                    ("connection", "keep-alive"),
+                ],
+            ),
+            (
+                &[("keep-alive", "timeout=1"), ("keep-alive", "max=3")],
+                &[("keep-alive", "timeout=5"), ("connection", "keep-alive")],
+            ),
+        ];
+        for (given, expected) in cases {
+            let mut headers = HeaderMap::new();
+            for (name, value) in *given {
+                headers.append(
+                    HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                );
+            }
+            add_keep_alive(&mut headers, HeaderValue::from_static("timeout=5"));
+            let got: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.to_str().unwrap_or("?")))
+                .collect();
+            assert_eq!(got, *expected, "{given:?}");
         }
     }
 }

@@ -2,7 +2,7 @@
 //! `connection: close` before any handler runs: request smuggling needs two parsers to disagree
 //! about where a request ends, and these are the heads on which they can.
 
-use http::header::{CONNECTION, HOST, TRANSFER_ENCODING};
+use http::header::{CONNECTION, HOST, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, Method, Uri, Version};
 
 /// Why a request was refused as ambiguous.
@@ -54,6 +54,9 @@ pub(crate) struct Head {
     pub(crate) close: bool,
     /// The request has a `Transfer-Encoding` field.
     pub(crate) chunked: bool,
+    /// The request has an `Upgrade` field (a possible WebSocket handshake).
+    #[cfg_attr(not(feature = "ws"), allow(dead_code))]
+    pub(crate) upgrade: bool,
 }
 
 /// Check a head for ambiguity, reading an HTTP/1 head's fields once: a pass
@@ -87,6 +90,8 @@ pub(crate) fn check(
             coding = Some(value);
         } else if *name == CONNECTION && !head.close {
             head.close = has_close_option(value.as_bytes());
+        } else if *name == UPGRADE {
+            head.upgrade = true;
         }
     }
     match (hosts, host) {
@@ -362,7 +367,7 @@ mod tests {
                 &[("host", "a"), ("connection", "close")],
                 Head {
                     close: true,
-                    chunked: false,
+                    ..Head::default()
                 },
             ),
             (
@@ -373,14 +378,25 @@ mod tests {
                 ],
                 Head {
                     close: true,
-                    chunked: false,
+                    ..Head::default()
                 },
             ),
             (
                 &[("host", "a"), ("connection", "upgrade,CLOSE ")],
                 Head {
                     close: true,
-                    chunked: false,
+                    ..Head::default()
+                },
+            ),
+            (
+                &[
+                    ("host", "a"),
+                    ("connection", "Upgrade"),
+                    ("Upgrade", "websocket"),
+                ],
+                Head {
+                    upgrade: true,
+                    ..Head::default()
                 },
             ),
             (
@@ -390,8 +406,8 @@ mod tests {
             (
                 &[("host", "a"), ("transfer-encoding", "chunked")],
                 Head {
-                    close: false,
                     chunked: true,
+                    ..Head::default()
                 },
             ),
         ];
