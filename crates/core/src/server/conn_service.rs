@@ -112,7 +112,7 @@ impl<M: MakeConnService> hyper::service::Service<http::Request<Incoming>> for Co
             Ok(head) => head,
             Err(ambiguity) => {
                 tracing::debug!(
-                    target: "postern::http1",
+                    target: "postern::request",
                     peer = ?self.info.remote_addr(),
                     reason = ambiguity.reason(),
                     "ambiguous request refused with 400"
