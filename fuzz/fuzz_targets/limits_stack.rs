@@ -397,9 +397,15 @@ fn build(req: &Req<'_>) -> Option<Request<Chunks>> {
 fn expected_size_status(sizes: &SizeLimits, request: &Request<Chunks>) -> StatusCode {
     let over = |limit: Option<u64>, value: u64| limit.is_some_and(|max| value > max);
     let uri = request.uri();
-    let target = match uri.path_and_query() {
-        Some(pq) => pq.as_str().len(),
-        None => uri.authority().map_or(0, |a| a.as_str().len()),
+    let http1 = request.version() <= http::Version::HTTP_11;
+    let authority = uri.authority().map_or(0, |a| a.as_str().len());
+    // An HTTP/1 absolute-form target counts whole, as Qt reads it.
+    let target = match (uri.scheme_str(), uri.path_and_query()) {
+        (Some(scheme), pq) if http1 => {
+            scheme.len() + "://".len() + authority + pq.map_or(0, |pq| pq.as_str().len())
+        }
+        (_, Some(pq)) => pq.as_str().len(),
+        (_, None) => authority,
     } as u64;
     if over(sizes.max_url, target) {
         return StatusCode::URI_TOO_LONG;
@@ -408,7 +414,8 @@ fn expected_size_status(sizes: &SizeLimits, request: &Request<Chunks>) -> Status
     if over(sizes.max_header_fields, headers.len() as u64) {
         return StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
     }
-    let mut total = 0u64;
+    // HTTP/1 heads count the empty line that ends them.
+    let mut total = if http1 { 2u64 } else { 0 };
     for (name, value) in headers {
         let field = (name.as_str().len() + 1 + value.len()) as u64;
         if over(sizes.max_header_field, field) {
