@@ -31,7 +31,7 @@ mod timeouts;
 mod tls;
 mod tls_reload;
 mod tower;
-#[cfg(unix)]
+#[cfg(all(unix, feature = "unix"))]
 mod unix;
 mod websocket;
 mod websocket_load;

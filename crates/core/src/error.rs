@@ -2,6 +2,7 @@
 
 use crate::BoxError;
 use std::fmt;
+#[cfg(all(unix, feature = "unix"))]
 use std::path::Path;
 
 #[derive(Debug)]
@@ -36,6 +37,7 @@ impl Error {
         }
     }
 
+    #[cfg(all(unix, feature = "unix"))]
     pub(crate) fn unix_path(path: &Path, source: std::io::Error) -> Error {
         Error::bind(&format_args!("unix:{}", path.display()), source)
     }

@@ -32,11 +32,13 @@
 //!
 //! # Cargo features
 //! `http1`, `http2`, `tls` (rustls with ring), `json` (serde_json), `ws`
-//! (WebSocket upgrades, the [`websocket`] module) and `proxy-protocol`
+//! (WebSocket upgrades, the [`websocket`] module), `proxy-protocol`
 //! (PROXY protocol v1/v2 headers on listeners that opt in:
-//! [`Listen::proxy_protocol`]), all on by default.
-//! `default-features = false, features = ["http1"]` builds an HTTP/1
-//! server without rustls, h2 or a WebSocket engine.
+//! [`Listen::proxy_protocol`]), `rate`, `ip-filter` and `unix` (Unix domain
+//! socket listeners: `ServerBuilder::bind_unix`, `Listen::unix`), all on by
+//! default. `default-features = false, features = ["http1"]` builds an
+//! HTTP/1 TCP server without rustls, h2, a WebSocket engine or Unix
+//! listeners.
 //!
 //! # What the server guarantees
 //! - **Strict HTTP/1 framing.** A request hyper accepts but which is

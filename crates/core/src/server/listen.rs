@@ -1,5 +1,6 @@
 //! [`Listen`]: one listener to bind, and how its connections start.
 
+#[cfg(all(unix, feature = "unix"))]
 use std::path::PathBuf;
 
 #[cfg(feature = "proxy-protocol")]
@@ -34,7 +35,7 @@ pub(crate) enum ListenKind {
     Tcp(String),
     #[cfg(feature = "tls")]
     Tls(String, TlsConfig),
-    #[cfg(unix)]
+    #[cfg(all(unix, feature = "unix"))]
     Unix(PathBuf),
 }
 
@@ -63,8 +64,8 @@ impl Listen {
     }
 
     /// A Unix domain socket at `path` (HTTP/1 and h2c).
-    #[cfg(unix)]
-    #[cfg_attr(docsrs, doc(cfg(unix)))]
+    #[cfg(all(unix, feature = "unix"))]
+    #[cfg_attr(docsrs, doc(cfg(all(unix, feature = "unix"))))]
     pub fn unix(path: impl Into<PathBuf>) -> Listen {
         Listen::new(ListenKind::Unix(path.into()))
     }

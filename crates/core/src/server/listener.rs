@@ -26,7 +26,8 @@ pub enum ListenAddr {
     Tcp(SocketAddr),
     /// TLS over TCP.
     Tls(SocketAddr),
-    /// A Unix domain socket at this path.
+    /// A Unix domain socket at this path (bound only with the `unix`
+    /// feature).
     Unix(PathBuf),
 }
 
@@ -63,7 +64,7 @@ pub(crate) enum Bound {
     Tcp(TcpListener),
     #[cfg(feature = "tls")]
     Tls(TcpListener, Arc<super::tls::TlsSlot>),
-    #[cfg(unix)]
+    #[cfg(all(unix, feature = "unix"))]
     Unix(tokio::net::UnixListener, PathBuf),
 }
 
@@ -73,7 +74,7 @@ impl Bound {
             Bound::Tcp(l) => ListenAddr::Tcp(l.local_addr()?),
             #[cfg(feature = "tls")]
             Bound::Tls(l, _) => ListenAddr::Tls(l.local_addr()?),
-            #[cfg(unix)]
+            #[cfg(all(unix, feature = "unix"))]
             Bound::Unix(_, path) => ListenAddr::Unix(path.clone()),
         })
     }
@@ -90,7 +91,7 @@ fn is_connection_error(error: &std::io::Error) -> bool {
 
 enum Accepted {
     Tcp(tokio::net::TcpStream, SocketAddr),
-    #[cfg(unix)]
+    #[cfg(all(unix, feature = "unix"))]
     Unix(tokio::net::UnixStream),
 }
 
@@ -99,7 +100,7 @@ async fn accept_one(bound: &Bound) -> std::io::Result<Accepted> {
         Bound::Tcp(listener) => listener.accept().await.map(|(s, a)| Accepted::Tcp(s, a)),
         #[cfg(feature = "tls")]
         Bound::Tls(listener, _) => listener.accept().await.map(|(s, a)| Accepted::Tcp(s, a)),
-        #[cfg(unix)]
+        #[cfg(all(unix, feature = "unix"))]
         Bound::Unix(listener, _) => listener.accept().await.map(|(s, _)| Accepted::Unix(s)),
     }
 }
@@ -421,7 +422,7 @@ pub(crate) async fn accept_loop<M: MakeConnService>(
                     Err(_) => refuse_bounded(&shared, Stream::Tcp(stream), refusal_wait(&shared)),
                 }
             }
-            #[cfg(unix)]
+            #[cfg(all(unix, feature = "unix"))]
             (Accepted::Unix(stream), _) => match admit(&shared, None) {
                 Ok(permit) => {
                     let info = connection_info(&shared, Transport::Unix, None, None, None, none());
@@ -470,7 +471,7 @@ fn proxy_first<M: MakeConnService>(
 ) -> Option<Accepted> {
     let peer = match &accepted {
         Accepted::Tcp(_, peer) => Some(*peer),
-        #[cfg(unix)]
+        #[cfg(all(unix, feature = "unix"))]
         Accepted::Unix(_) => None,
     };
     // A Unix socket's peers are all trusted: its file's permissions decide
@@ -510,7 +511,7 @@ fn proxy_first<M: MakeConnService>(
                 };
                 serve.run(&shared, stream, &proxy, acceptor).await
             }
-            #[cfg(unix)]
+            #[cfg(all(unix, feature = "unix"))]
             Accepted::Unix(stream) => {
                 let serve = ProxiedConn {
                     transport: Transport::Unix,

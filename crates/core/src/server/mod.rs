@@ -31,6 +31,7 @@ mod tls;
 mod upgrade;
 
 use std::net::SocketAddr;
+#[cfg(all(unix, feature = "unix"))]
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -188,8 +189,8 @@ impl ServerBuilder {
     }
 
     /// Listen on a Unix domain socket at `path` (HTTP/1 and h2c).
-    #[cfg(unix)]
-    #[cfg_attr(docsrs, doc(cfg(unix)))]
+    #[cfg(all(unix, feature = "unix"))]
+    #[cfg_attr(docsrs, doc(cfg(all(unix, feature = "unix"))))]
     pub fn bind_unix(self, path: impl Into<PathBuf>) -> Self {
         self.bind(Listen::unix(path))
     }
@@ -341,7 +342,7 @@ impl RunningServer {
                 slot = Some(Arc::clone(&tls));
                 Bound::Tls(bind_tcp(&addr, self.core().backlog).await?, tls)
             }
-            #[cfg(unix)]
+            #[cfg(all(unix, feature = "unix"))]
             ListenKind::Unix(path) => {
                 let listener = tokio::net::UnixListener::bind(&path)
                     .map_err(|e| Error::unix_path(&path, e))?;
@@ -402,8 +403,8 @@ impl RunningServer {
     }
 
     /// Add a Unix socket listener to the running server.
-    #[cfg(unix)]
-    #[cfg_attr(docsrs, doc(cfg(unix)))]
+    #[cfg(all(unix, feature = "unix"))]
+    #[cfg_attr(docsrs, doc(cfg(all(unix, feature = "unix"))))]
     pub async fn bind_unix(&self, path: impl Into<PathBuf>) -> Result<ListenAddr, Error> {
         self.bind(Listen::unix(path)).await
     }

@@ -18,7 +18,7 @@ use super::listener::Io;
 /// A connection's byte stream.
 pub(crate) enum Stream {
     Tcp(tokio::net::TcpStream),
-    #[cfg(unix)]
+    #[cfg(all(unix, feature = "unix"))]
     Unix(tokio::net::UnixStream),
     /// Boxed: the TLS state is large, and plain connections should not
     /// carry its room.
@@ -33,7 +33,7 @@ impl std::fmt::Debug for Stream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Stream::Tcp(_) => "Stream::Tcp",
-            #[cfg(unix)]
+            #[cfg(all(unix, feature = "unix"))]
             Stream::Unix(_) => "Stream::Unix",
             #[cfg(feature = "tls")]
             Stream::Tls(_) => "Stream::Tls",
@@ -47,7 +47,7 @@ macro_rules! each {
     ($self:expr, $s:ident => $call:expr) => {
         match $self.get_mut() {
             Stream::Tcp($s) => $call,
-            #[cfg(unix)]
+            #[cfg(all(unix, feature = "unix"))]
             Stream::Unix($s) => $call,
             #[cfg(feature = "tls")]
             Stream::Tls($s) => $call,
@@ -90,7 +90,7 @@ impl AsyncWrite for Stream {
     fn is_write_vectored(&self) -> bool {
         match self {
             Stream::Tcp(s) => s.is_write_vectored(),
-            #[cfg(unix)]
+            #[cfg(all(unix, feature = "unix"))]
             Stream::Unix(s) => s.is_write_vectored(),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => s.is_write_vectored(),
