@@ -20,6 +20,15 @@ fn assert_http_date(value: &str) {
     );
 }
 
+/// A keep-alive `GET /hello` on `raw` gets the whole hello answer: the
+/// connection is still in step after what came before.
+async fn assert_serves_hello(raw: &mut Raw) {
+    let hello = raw
+        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await;
+    assert_hello(&hello, "HTTP/1.1 200 OK");
+}
+
 fn assert_hello(response: &RawResponse, status_line: &str) {
     assert_eq!(response.status_line, status_line);
     assert_eq!(response.header("content-type"), Some("text/plain"));
@@ -88,10 +97,7 @@ async fn http11_pipelined_requests_are_answered_in_order() {
     assert_hello(&hello, "HTTP/1.1 200 OK");
 
     // Still open: a fourth request on the same connection works.
-    let again = raw
-        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
-        .await;
-    assert_hello(&again, "HTTP/1.1 200 OK");
+    assert_serves_hello(&mut raw).await;
 }
 
 #[tokio::test]
@@ -117,10 +123,7 @@ async fn head_has_no_body_but_keeps_the_content_length() {
     assert_eq!(head.header("content-type"), Some("text/plain"));
     assert_eq!(head.header("x-test"), Some("yes"));
     // Had any body bytes followed the head, this response would not parse.
-    let get = raw
-        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
-        .await;
-    assert_hello(&get, "HTTP/1.1 200 OK");
+    assert_serves_hello(&mut raw).await;
 }
 
 #[tokio::test]
@@ -164,10 +167,7 @@ async fn a_declined_request_gets_the_default_404() {
     assert_eq!(response.header("keep-alive"), Some("timeout=15"));
     assert_eq!(response.body, b"");
     // The connection stays usable.
-    let hello = raw
-        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
-        .await;
-    assert_hello(&hello, "HTTP/1.1 200 OK");
+    assert_serves_hello(&mut raw).await;
 }
 
 /// Declines everything and answers with its own missing handler.
@@ -206,10 +206,7 @@ async fn a_dropped_responder_answers_500() {
     assert_eq!(response.header("content-type"), Some("application/x-empty"));
     assert_eq!(response.header("content-length"), Some("0"));
     assert_eq!(response.body, b"");
-    let hello = raw
-        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
-        .await;
-    assert_hello(&hello, "HTTP/1.1 200 OK");
+    assert_serves_hello(&mut raw).await;
 }
 
 #[tokio::test]
@@ -291,10 +288,7 @@ async fn head_of_a_streamed_response_sends_no_chunks() {
     // `transfer-encoding`) when it sends none.
     assert_eq!(head.names(), ["connection", "date", "keep-alive"]);
     // No chunk may follow: the next response must parse from its first byte.
-    let get = raw
-        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
-        .await;
-    assert_hello(&get, "HTTP/1.1 200 OK");
+    assert_serves_hello(&mut raw).await;
 }
 
 #[tokio::test]
@@ -400,10 +394,7 @@ async fn runs_of_spaces_in_the_request_line_are_accepted() {
         .await;
     assert_hello(&hello, "HTTP/1.1 200 OK");
     // The connection carries on (a tab instead is refused: see `attacks`).
-    let again = raw
-        .roundtrip("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
-        .await;
-    assert_hello(&again, "HTTP/1.1 200 OK");
+    assert_serves_hello(&mut raw).await;
 }
 
 #[tokio::test]

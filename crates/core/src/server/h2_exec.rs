@@ -547,6 +547,15 @@ mod tests {
         served.await.expect("served").expect("a clean end");
     }
 
+    /// A stream future as hyper hands it over.
+    type Boxed = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+    /// A flag a stream sets when it finishes, and the stream's copy of it.
+    fn finish_flag() -> (Arc<AtomicBool>, Arc<AtomicBool>) {
+        let finished = Arc::new(AtomicBool::new(false));
+        (Arc::clone(&finished), finished)
+    }
+
     /// One poll of `conn` with a waker that does nothing.
     fn poll_once<F: Future>(conn: Pin<&mut F>) -> Poll<F::Output> {
         conn.poll(&mut Context::from_waker(std::task::Waker::noop()))
@@ -572,10 +581,8 @@ mod tests {
     /// connection's poll does not unwind, and the stream beside it runs.
     #[tokio::test]
     async fn a_stream_whose_drop_panics_ends_only_itself() {
-        type Boxed = Pin<Box<dyn Future<Output = ()> + Send>>;
         let (exec, streams) = StreamExec::new();
-        let finished = Arc::new(AtomicBool::new(false));
-        let done = Arc::clone(&finished);
+        let (finished, done) = finish_flag();
         let panicking: Boxed = Box::pin(PanicsWhenDropped);
         let beside: Boxed = Box::pin(async move { done.store(true, Ordering::SeqCst) });
         hyper::rt::Executor::execute(&exec, panicking);
@@ -591,8 +598,7 @@ mod tests {
     async fn streams_outlive_a_dropped_connection() {
         let (exec, streams) = StreamExec::new();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let finished = Arc::new(AtomicBool::new(false));
-        let done = Arc::clone(&finished);
+        let (finished, done) = finish_flag();
         hyper::rt::Executor::execute(&exec, async move {
             let _ = rx.await;
             done.store(true, Ordering::SeqCst);
@@ -612,10 +618,8 @@ mod tests {
     /// the lock its caller holds.
     #[tokio::test]
     async fn a_future_handed_over_by_a_stream_runs_on_the_runtime() {
-        type Boxed = Pin<Box<dyn Future<Output = ()> + Send>>;
         let (exec, streams) = StreamExec::new();
-        let finished = Arc::new(AtomicBool::new(false));
-        let done = Arc::clone(&finished);
+        let (finished, done) = finish_flag();
         let inner = exec.clone();
         let outer: Boxed = Box::pin(async move {
             let tunnel: Boxed = Box::pin(async move { done.store(true, Ordering::SeqCst) });
